@@ -1,0 +1,114 @@
+// The command line: it only wires the layers together. Each command lives in src/commands.
+import yargs, { type Argv } from 'yargs';
+import { ExitCode, VsmError } from './errors.ts';
+import { configureLog, type LogLevel } from './log.ts';
+
+type Handler = (argv: Record<string, unknown>) => Promise<number>;
+
+/** Lazily imports a command module so that `--help` and small commands start fast. */
+function lazy(load: () => Promise<{ run: Handler }>): Handler {
+  return async (argv) => (await load()).run(argv);
+}
+
+export async function main(args: string[]): Promise<number> {
+  let exitCode: number = ExitCode.Ok;
+  const wrap = (h: Handler) => async (argv: Record<string, unknown>) => {
+    configureLog((argv.quiet ? 'error' : (argv.logLevel as LogLevel)) ?? 'warn');
+    exitCode = await h(argv);
+  };
+  const parser: Argv = yargs(args)
+    .scriptName('vsm-forensics')
+    .usage('$0 <command> [options]\n\nMemory-dump forensics for Windows systems running Virtual Secure Mode.')
+    .option('log-level', {
+      type: 'string',
+      choices: ['trace', 'debug', 'info', 'warn', 'error', 'silent'],
+      default: 'warn',
+      describe: 'Structured (JSON) log level on stderr',
+    })
+    .option('quiet', { type: 'boolean', default: false, describe: 'Only errors on stderr' })
+    .command(
+      'info <dump>',
+      'Describe a dump: format, header, memory runs, SHA-256',
+      (y) =>
+        y
+          .positional('dump', { type: 'string', demandOption: true })
+          .option('json', { type: 'boolean', default: false, describe: 'Print JSON on stdout' })
+          .option('hash', { type: 'boolean', default: true, describe: 'Compute the SHA-256 of the evidence (--no-hash to skip)' }),
+      wrap(lazy(() => import('./commands/info.ts'))),
+    )
+    .command(
+      'analyze <dump>',
+      'List processes, mark secure processes and trustlets, check VTL1 page isolation',
+      (y) =>
+        y
+          .positional('dump', { type: 'string', demandOption: true })
+          .option('symbols', { type: 'string', array: true, describe: 'PDB, ISF file, or symbol directory (repeatable)' })
+          .option('symbol-server', { type: 'string', describe: 'Download missing kernel PDBs from this symbol server URL' })
+          .option('json', { type: 'string', describe: 'Write the JSON report to FILE (- for stdout)' })
+          .option('ndjson', { type: 'string', describe: 'Write ECS NDJSON events to FILE (- for stdout)' })
+          .option('html', { type: 'string', describe: 'Write the HTML report to FILE' })
+          .option('scan', { type: 'boolean', default: true, describe: 'Scan memory for process objects (--no-scan to skip)' })
+          .option('hash', { type: 'boolean', default: true, describe: 'Hash the evidence (--no-hash to skip)' })
+          .option('fail-on', { type: 'string', choices: ['info', 'low', 'medium', 'high', 'critical'], describe: 'Exit 1 when a finding reaches this severity' })
+          .option('case', { type: 'string', describe: 'Case id for the report header' })
+          .option('examiner', { type: 'string', describe: 'Examiner name for the report header' }),
+      wrap(lazy(() => import('./commands/analyze.ts'))),
+    )
+    .command('symbols', 'Kernel symbols: which PDB a dump needs, convert a PDB to ISF', (y) =>
+      y
+        .command(
+          'which <dump>',
+          "Print the kernel's PDB name, GUID and age, and where its symbols were found (or what to fetch)",
+          (yy) =>
+            yy
+              .positional('dump', { type: 'string', demandOption: true })
+              .option('symbols', { type: 'string', array: true })
+              .option('symbol-server', { type: 'string' })
+              .option('json', { type: 'boolean', default: false }),
+          wrap(lazy(async () => ({ run: (await import('./commands/symbols.ts')).runWhich }))),
+        )
+        .command(
+          'convert <pdb>',
+          'Convert a PDB to a Volatility 3 ISF file (.json, .json.xz or .json.gz by the output name)',
+          (yy) => yy.positional('pdb', { type: 'string', demandOption: true }).option('o', { alias: 'output', type: 'string', demandOption: true }),
+          wrap(lazy(async () => ({ run: (await import('./commands/symbols.ts')).runConvert }))),
+        )
+        .demandCommand(1),
+    )
+    .command(
+      'synth',
+      'Write a synthetic dump from a scenario and a real kernel layout (for tests, training and SIEM pipelines)',
+      (y) =>
+        y
+          .option('scenario', { type: 'string', default: 'vsm-credential-guard', describe: 'Scenario name or path to a scenario JSON' })
+          .option('isf', { type: 'string', describe: 'ISF of the kernel layout (default: the scenario’s)' })
+          .option('form', { type: 'string', choices: ['full', 'bitmap', 'active', 'kernel', 'raw'], default: 'full' })
+          .option('size', { type: 'string', default: '64MiB', describe: 'Physical memory size, e.g. 16MiB, 1GiB' })
+          .option('seed', { type: 'number', default: 1 })
+          .option('o', { alias: 'output', type: 'string', demandOption: true, describe: 'Output dump path; ground truth goes beside it as .truth.json' }),
+      wrap(lazy(() => import('./commands/synth.ts'))),
+    )
+    .command('demo', 'Generate the default sample if needed and analyze it, writing reports under out/', (y) => y, wrap(lazy(() => import('./commands/demo.ts'))))
+    .demandCommand(1, 'Name a command; see --help.')
+    .strict()
+    .help()
+    .version()
+    .fail((msg, err, y) => {
+      if (err) throw err;
+      process.stderr.write(`vsm-forensics: ${msg}\n`);
+      exitCode = ExitCode.Usage;
+      void y;
+    })
+    .exitProcess(false);
+  try {
+    await parser.parseAsync();
+  } catch (e) {
+    if (e instanceof VsmError) {
+      process.stderr.write(`vsm-forensics: ${e.message.split('\n')[0]}\n`);
+      return e.exitCode;
+    }
+    process.stderr.write(`vsm-forensics: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
+    return ExitCode.Internal;
+  }
+  return exitCode;
+}

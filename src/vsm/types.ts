@@ -1,0 +1,159 @@
+// What an analysis finds, in JSON-ready values: 64-bit addresses as "0x…" strings, times as
+// ISO-8601 UTC strings (null when unset), strings from the dump as DumpString. The reports layer
+// wraps this in the versioned report model; renderers never touch memory.
+
+/** "0x" + lower-case hex. */
+export type Hex = string;
+
+/** A string read from the evidence: `text` is safe Unicode (undecodable bytes escaped as \xNN); `rawHex` keeps the bytes where they differ. */
+export interface DumpString {
+  readonly text: string;
+  readonly rawHex?: string;
+}
+
+export type Severity = 'info' | 'low' | 'medium' | 'high' | 'critical';
+export const SEVERITIES: readonly Severity[] = ['info', 'low', 'medium', 'high', 'critical'];
+
+export interface Finding {
+  /** Stable rule id, e.g. `vsm.trustlet-pages-readable`, `ntos.process-unlinked`, `ntos.list-cycle`. */
+  readonly rule: string;
+  /** Short human title of the rule. */
+  readonly title: string;
+  readonly severity: Severity;
+  /** One or two sentences; dump strings inside are already plain text (renderers escape). */
+  readonly message: string;
+  /** Pointers at the evidence: EPROCESS address, PID, page counts, sample addresses. */
+  readonly evidence: {
+    readonly pid?: number;
+    readonly eprocessVa?: Hex;
+    readonly eprocessPa?: Hex;
+    readonly address?: Hex;
+    readonly pages?: Partial<IsolationCounts>;
+    readonly sampleAddresses?: readonly Hex[];
+    readonly [k: string]: unknown;
+  };
+}
+
+export interface Protection {
+  /** The raw PS_PROTECTION byte. */
+  readonly raw: number;
+  /** 'None' | 'ProtectedLight' | 'Protected' | 'Max' (type 3) | 'Unknown(n)'. */
+  readonly type: string;
+  /** E.g. 'PsProtectedSignerLsa', 'PsProtectedSignerNone'. */
+  readonly signer: string;
+  readonly audit: boolean;
+  /** Windows' own notation, e.g. 'PsProtectedSignerLsa-Light', 'PsProtectedSignerWinTcb'; 'None' when unprotected. */
+  readonly text: string;
+}
+
+export interface IsolationCounts {
+  readonly pagesMapped: number;
+  readonly pagesNotResident: number;
+  readonly pagesAbsent: number;
+  readonly pagesUnreadable: number;
+  readonly pagesReadable: number;
+}
+
+export type IsolationVerdict = 'isolated' | 'exposed' | 'indeterminate';
+
+export interface Isolation extends IsolationCounts {
+  readonly verdict: IsolationVerdict;
+  /** Why indeterminate, or a short reason for the verdict. */
+  readonly reason: string;
+  /** Up to a few virtual addresses of readable pages (never their contents). */
+  readonly sampleReadable: readonly Hex[];
+  /** True when a cap or missing table pages cut the walk short. */
+  readonly partial: boolean;
+  /** Page-table pages that were absent from the dump during the walk. */
+  readonly tablePagesAbsent: number;
+}
+
+export type ProcessSource = 'list' | 'scan';
+
+export interface ProcessRecord {
+  readonly pid: number;
+  readonly ppid: number;
+  readonly name: DumpString;
+  /** Full image path (SeAuditProcessCreationInfo or PEB), null where unreadable. */
+  readonly imagePath: DumpString | null;
+  readonly createTime: string | null;
+  readonly exitTime: string | null;
+  readonly sessionId: number | null;
+  readonly peb: Hex | null;
+  readonly dtb: Hex;
+  readonly eprocess: { readonly va: Hex; readonly pa: Hex | null };
+  readonly wow64: boolean;
+  readonly sources: readonly ProcessSource[];
+  /** Exited (ExitTime set or the object is being deleted). */
+  readonly terminated: boolean;
+  /** Seen by the scan, not exited, and not on the active list. */
+  readonly unlinked: boolean;
+  readonly protection: Protection;
+  /** The seed's IsSecureProcess: 17763+ SecureState ≠ 0; 14393 SecurePid ≠ 0; null when the marker cannot be read. */
+  readonly secure: boolean | null;
+  /** Trustlet id and name for secure processes, null otherwise. */
+  readonly trustlet: { readonly id: number | null; readonly name: string | null } | null;
+  /** Present for secure processes (and baseline samples when requested). */
+  readonly isolation?: Isolation;
+  /** Fields that could not be read (e.g. 'imagePath', 'createTime'). */
+  readonly unreadableFields?: readonly string[];
+}
+
+export interface PartialMark {
+  readonly partial: boolean;
+  /** Each reason in a sentence: kernel-only dump, truncated file, walk cap hit… */
+  readonly reasons: readonly string[];
+  /** Physical ranges the format promised but the file lacks. */
+  readonly missingRanges: readonly { readonly start: Hex; readonly pages: number; readonly reason: string }[];
+}
+
+export type VsmVerdict =
+  /** VSM in use and every trustlet's pages unreadable in the dump. */
+  | 'isolated'
+  /** At least one trustlet page is readable. */
+  | 'exposed'
+  /** Cannot tell (kernel-only dump, damaged tables, baseline also unreadable…). */
+  | 'indeterminate'
+  /** No secure processes: VSM/Credential Guard not running. */
+  | 'not-running';
+
+export interface Posture {
+  readonly secureProcesses: number;
+  readonly secureSystemPresent: boolean;
+  readonly credentialGuard: boolean;
+  /** 'vtl0-crash-dump' | 'raw-acquisition' | 'hypervisor-capture' | 'unknown'. */
+  readonly dumpOrigin: string;
+  /** One sentence of evidence per conclusion. */
+  readonly evidence: readonly string[];
+}
+
+export interface KernelInfo {
+  readonly base: Hex | null;
+  readonly build: number | null;
+  readonly dtb: Hex;
+  readonly psActiveProcessHead: Hex | null;
+  readonly psLoadedModuleList: Hex | null;
+  readonly kdDebuggerDataBlock: Hex | null;
+  readonly pdb: { readonly name: string; readonly guid: string; readonly age: number } | null;
+  /** Where the layout came from: 'isf:/path', 'pdb:/path', 'builtin:GUID-age', 'builtin-build:19041', 'inferred'. */
+  readonly symbolsSource: string;
+  /** How the kernel was found: 'crash-header', 'kdbg', 'rsds-scan', … */
+  readonly discovery: string;
+}
+
+export interface Analysis {
+  readonly kernel: KernelInfo;
+  readonly processes: readonly ProcessRecord[];
+  readonly findings: readonly Finding[];
+  readonly vsm: {
+    readonly verdict: VsmVerdict;
+    readonly reason: string;
+    readonly posture: Posture;
+    /** Isolation counts over ordinary processes, for comparison. */
+    readonly baseline: IsolationCounts & { readonly processes: number };
+  };
+  readonly partial: PartialMark;
+  /** Caps hit during analysis (list walk, scan hits…), each with its limit. */
+  readonly capsHit: readonly { readonly cap: string; readonly limit: number }[];
+  readonly stats: { readonly listed: number; readonly scanned: number; readonly scanHits: number; readonly pagesScanned: number };
+}
