@@ -1,8 +1,3 @@
-// Placeholder until this command lands; replaced by its owner.
-import { VsmError, ExitCode } from '../errors.ts';
-export async function runWhich(_argv: Record<string, unknown>): Promise<number> {
-  throw new VsmError('symbols which is not built yet', ExitCode.Internal, 'not-built');
-}
-export async function runConvert(_argv: Record<string, unknown>): Promise<number> {
-  throw new VsmError('symbols convert is not built yet', ExitCode.Internal, 'not-built');
-}
+// `symbols which` and `symbols convert` live in their own modules.
+export { runWhich } from './symbols-which.ts';
+export { runConvert } from './symbols-convert.ts';
