@@ -75,6 +75,8 @@ export const LAYOUT_FIELDS = {
   'LDR_DATA_TABLE_ENTRY.SizeOfImage': [['_LDR_DATA_TABLE_ENTRY', 'SizeOfImage']],
   'LDR_DATA_TABLE_ENTRY.FullDllName': [['_LDR_DATA_TABLE_ENTRY', 'FullDllName']],
   'LDR_DATA_TABLE_ENTRY.BaseDllName': [['_LDR_DATA_TABLE_ENTRY', 'BaseDllName']],
+  /** At the fixed VA 0xFFFFF780'00000000: the build number, readable without symbols (0x260 in every table kernel). */
+  'KUSER_SHARED_DATA.NtBuildNumber': [['_KUSER_SHARED_DATA', 'NtBuildNumber']],
 } as const satisfies Record<string, ReadonlyArray<readonly [string, string]>>;
 
 export type LayoutFieldKey = keyof typeof LAYOUT_FIELDS;
@@ -127,6 +129,8 @@ export interface KernelLayout {
   readonly pdb?: { name: string; guid: string; age: number };
   /** OS build number when known (e.g. 19041). */
   readonly build?: number;
+  /** ntoskrnl file version when known (e.g. 10.0.19041.804). */
+  readonly version?: string;
   readonly source: LayoutSource;
   /** Field places; absent keys mean the build has no such field. */
   readonly fields: Partial<Record<LayoutFieldKey, FieldPlace>>;

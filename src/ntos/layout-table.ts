@@ -1,0 +1,208 @@
+// The built-in layout table: offsets, sizes and symbol RVAs of real Windows x64 kernels, generated
+// from real ISF files by scripts/gen-layout-table.ts and committed as data (src/ntos/data/layouts.json).
+// Keyed by PDB GUID-age (exact: fields, sizes and symbol RVAs of that kernel) and by build number
+// (offsets and sizes only — RVAs differ between revisions of one build).
+import { readFileSync } from 'node:fs';
+import {
+  LAYOUT_FIELDS,
+  LAYOUT_SIZES,
+  LAYOUT_SYMBOLS,
+  type FieldPlace,
+  type KernelLayout,
+  type LayoutFieldKey,
+  type LayoutSizeKey,
+  type LayoutSymbolKey,
+} from './layout.ts';
+
+export const TABLE_FORMAT = 'vsm-forensics-layout-table/1';
+
+/** [offset, size] or [offset, size, bitPosition, bitLength]. */
+export type PackedField = [number, number] | [number, number, number, number];
+
+export interface PackedLayout {
+  fields: Record<string, PackedField>;
+  sizes: Record<string, number>;
+}
+
+export interface TableKernel {
+  pdb: string;
+  /** ntoskrnl file version, e.g. 10.0.19041.804, when the source names it. */
+  version?: string;
+  build?: number;
+  /** Index into `layouts`. */
+  layout: number;
+  symbols: Record<string, number>;
+}
+
+export interface TableBuild {
+  kernels: number;
+  versions: string[];
+  /** Index into `layouts`: the offsets every kernel of this build agrees on. */
+  layout?: number;
+  /**
+   * Fields (or `sizeof X`) whose value differs between kernels of the build: value JSON → versions.
+   * A disagreeing field is left out of the build layout; a disagreeing size keeps its smallest value.
+   */
+  disagreements?: Record<string, Record<string, string[]>>;
+}
+
+export interface TableFile {
+  format: string;
+  generator: string;
+  source: { repository: string | null; commit: string | null; license: string | null; isfFiles: number };
+  layouts: PackedLayout[];
+  kernels: Record<string, TableKernel>;
+  builds: Record<string, TableBuild>;
+}
+
+/**
+ * Builds that run the kernel of another build (enablement packages): the dump header and
+ * KUSER_SHARED_DATA may report the marketing build, the kernel is the base build's.
+ */
+export const BUILD_ALIASES: Readonly<Record<number, number>> = {
+  18363: 18362, // Windows 10 1909 = 1903 kernel
+  19042: 19041, // 20H2
+  19043: 19041, // 21H1
+  19044: 19041, // 21H2
+  19045: 19041, // 22H2
+  22631: 22621, // Windows 11 23H2 = 22H2 kernel
+};
+
+/** Serialises the table one entry per line: small, and a regenerated table diffs line by line. */
+export function encodeTable(t: TableFile): string {
+  const lines: string[] = ['{'];
+  lines.push(`"format": ${JSON.stringify(t.format)},`);
+  lines.push(`"generator": ${JSON.stringify(t.generator)},`);
+  lines.push(`"source": ${JSON.stringify(t.source)},`);
+  lines.push('"layouts": [');
+  lines.push(t.layouts.map((l) => JSON.stringify(l)).join(',\n'));
+  lines.push('],');
+  lines.push('"kernels": {');
+  lines.push(
+    Object.keys(t.kernels)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}: ${JSON.stringify(t.kernels[k])}`)
+      .join(',\n'),
+  );
+  lines.push('},');
+  lines.push('"builds": {');
+  lines.push(
+    Object.keys(t.builds)
+      .sort((a, b) => Number(a) - Number(b))
+      .map((k) => `${JSON.stringify(k)}: ${JSON.stringify(t.builds[k])}`)
+      .join(',\n'),
+  );
+  lines.push('}');
+  lines.push('}');
+  return lines.join('\n') + '\n';
+}
+
+const FIELD_KEYS = new Set<string>(Object.keys(LAYOUT_FIELDS));
+const SIZE_KEYS = new Set<string>(LAYOUT_SIZES);
+const SYMBOL_KEYS = new Set<string>(LAYOUT_SYMBOLS);
+
+function isObj(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+/** Checks the shape so a damaged data file fails loudly at load, not as a wrong offset later. */
+export function checkTable(doc: unknown): TableFile {
+  if (!isObj(doc) || doc.format !== TABLE_FORMAT) throw new Error(`layout table: format is not ${TABLE_FORMAT}`);
+  const t = doc as unknown as TableFile;
+  if (!Array.isArray(t.layouts) || !isObj(t.kernels) || !isObj(t.builds)) throw new Error('layout table: missing sections');
+  const nonNeg = (n: unknown) => typeof n === 'number' && Number.isInteger(n) && n >= 0;
+  for (const l of t.layouts) {
+    if (!isObj(l) || !isObj(l.fields) || !isObj(l.sizes)) throw new Error('layout table: bad layout');
+    for (const [k, f] of Object.entries(l.fields)) {
+      if (!Array.isArray(f) || (f.length !== 2 && f.length !== 4) || !f.every(nonNeg)) throw new Error(`layout table: bad field ${k}`);
+    }
+    for (const [k, s] of Object.entries(l.sizes)) if (!nonNeg(s)) throw new Error(`layout table: bad size ${k}`);
+  }
+  for (const [k, e] of Object.entries(t.kernels)) {
+    if (!/^[0-9A-F]{32}-\d+$/.test(k) || !isObj(e) || !nonNeg(e.layout) || e.layout >= t.layouts.length || !isObj(e.symbols)) {
+      throw new Error(`layout table: bad kernel ${k}`);
+    }
+  }
+  for (const [k, b] of Object.entries(t.builds)) {
+    if (!/^\d+$/.test(k) || !isObj(b) || (b.layout !== undefined && (!nonNeg(b.layout) || b.layout >= t.layouts.length))) {
+      throw new Error(`layout table: bad build ${k}`);
+    }
+  }
+  return t;
+}
+
+let cached: TableFile | undefined;
+let loadMs = 0;
+
+/** The committed table, parsed once per process. */
+export function layoutTable(): TableFile {
+  if (!cached) {
+    const t0 = performance.now();
+    cached = checkTable(JSON.parse(readFileSync(new URL('./data/layouts.json', import.meta.url), 'utf8')));
+    loadMs = performance.now() - t0;
+  }
+  return cached;
+}
+
+/** Milliseconds the first layoutTable() call took (0 before it). */
+export function layoutTableLoadMs(): number {
+  return loadMs;
+}
+
+function unpack(p: PackedLayout): Pick<KernelLayout, 'fields' | 'sizes'> {
+  const fields: Partial<Record<LayoutFieldKey, FieldPlace>> = {};
+  for (const [k, f] of Object.entries(p.fields)) {
+    if (!FIELD_KEYS.has(k)) continue; // a field the analyzer no longer reads
+    fields[k as LayoutFieldKey] = f.length === 4 ? { offset: f[0], size: f[1], bitPosition: f[2], bitLength: f[3] } : { offset: f[0], size: f[1] };
+  }
+  const sizes: Partial<Record<LayoutSizeKey, number>> = {};
+  for (const [k, s] of Object.entries(p.sizes)) if (SIZE_KEYS.has(k)) sizes[k as LayoutSizeKey] = s;
+  return { fields, sizes };
+}
+
+export function pdbKey(guid: string, age: number): string {
+  return `${guid.toUpperCase()}-${age}`;
+}
+
+/** The exact kernel (fields, sizes and symbol RVAs), or undefined. */
+export function builtinByPdb(guid: string, age: number): KernelLayout | undefined {
+  const t = layoutTable();
+  const key = pdbKey(guid, age);
+  const k = t.kernels[key];
+  if (!k) return undefined;
+  const symbols: Partial<Record<LayoutSymbolKey, number>> = {};
+  for (const [s, rva] of Object.entries(k.symbols)) if (SYMBOL_KEYS.has(s)) symbols[s as LayoutSymbolKey] = rva;
+  return {
+    pdb: { name: k.pdb, guid: key.slice(0, 32), age },
+    build: k.build,
+    version: k.version,
+    source: { kind: 'builtin', key, exact: true },
+    ...unpack(t.layouts[k.layout]),
+    symbols,
+  };
+}
+
+/** The build's offsets and sizes (no symbol RVAs), or undefined when the table has no kernel of that build. */
+export function builtinByBuild(build: number): KernelLayout | undefined {
+  const t = layoutTable();
+  const base = t.builds[String(build)] ? build : BUILD_ALIASES[build];
+  const b = base === undefined ? undefined : t.builds[String(base)];
+  if (!b || b.layout === undefined) return undefined;
+  return {
+    build,
+    source: { kind: 'builtin', key: base === build ? `build:${build}` : `build:${base} (for ${build})`, exact: false },
+    ...unpack(t.layouts[b.layout]),
+    symbols: {},
+  };
+}
+
+/** Counts for `symbols which` and the README. */
+export function tableSummary(): { kernels: number; builds: number[]; layouts: number; source: TableFile['source'] } {
+  const t = layoutTable();
+  return {
+    kernels: Object.keys(t.kernels).length,
+    builds: Object.keys(t.builds).map(Number),
+    layouts: t.layouts.length,
+    source: t.source,
+  };
+}
