@@ -2,7 +2,7 @@
 // (PDB GUID, age and name). It reads through a sync `ReadAt` function so the same code serves a
 // PE file on disk (file layout: offsets are file offsets) and a kernel image mapped in memory
 // (memory layout: offsets are RVAs from the image base). Every header value is bounds-checked.
-import { Parser } from 'binary-parser';
+import { Parser } from 'binary-parser/dist/binary_parser.js';
 import { BadInputError } from '../errors.ts';
 
 /** Reads `length` bytes at `offset`; returns fewer (or undefined) when the data is not there. */
