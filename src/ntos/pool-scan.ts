@@ -1,0 +1,250 @@
+// Pool scan for process objects: every present physical page is searched for POOL_HEADERs tagged
+// 'Proc' (or 'Pro\xe3', the protected-tag form); each hit must then pass the POOL_HEADER,
+// OBJECT_HEADER and EPROCESS checks before it counts as a process. A tag alone is never enough:
+// dumps hold decoy strings, freed blocks and attacker-made look-alikes.
+import type { PhysicalMemory, VirtualMemory } from '../dump/types.ts';
+import { PAGE_SIZE } from '../dump/types.ts';
+import type { KernelLayout } from './layout.ts';
+import { decodeEprocess, eprocessSize, implausibilities, isKernelPointer, ObjectBytes, readEprocess, type EprocessInfo, type ReadProcessOptions } from './process.ts';
+
+/** Bytes of optional OBJECT_HEADER_* info blocks selected by InfoMask bits 0..7 (x64, Windows 10+). */
+const INFO_SIZES = [0x20, 0x20, 0x10, 0x20, 0x10, 0x10, 0x10, 0x04];
+const MAX_OPTIONAL = INFO_SIZES.reduce((a, b) => a + b, 0);
+
+export function optionalHeaderBytes(infoMask: number): number {
+  let n = 0;
+  for (let i = 0; i < 8; i++) if (infoMask & (1 << i)) n += INFO_SIZES[i];
+  return n;
+}
+
+/**
+ * How OBJECT_HEADER.TypeIndex is checked. On Windows 10+ the stored byte is
+ * `index ^ ObHeaderCookie ^ byte 1 of the header's VA`, so `stored ^ key` (key = cookie ^ Process
+ * type index) must equal byte 1 of the header's VA; from a physical address only its low nibble
+ * (VA bits 8..11 = PA bits 8..11) can be checked.
+ */
+export type TypeIndexCheck =
+  | { readonly kind: 'key'; readonly key: number; readonly source: 'cookie' | 'list' }
+  | { readonly kind: 'unchecked'; readonly reason: string };
+
+export interface ScanHit {
+  /** Physical address of the EPROCESS body. */
+  readonly pa: number;
+  /** Physical address of its POOL_HEADER. */
+  readonly poolPa: number;
+  readonly tag: string;
+  /** Kernel VA of the body when it could be established (and checked by translating back). */
+  readonly va: bigint | null;
+  readonly vaMethod: 'list' | 'neighbour-flink' | 'neighbour-blink' | 'self-link' | null;
+  readonly info: EprocessInfo;
+}
+
+export interface ScanStats {
+  readonly pagesScanned: number;
+  readonly bytesScanned: number;
+  /** Aligned tag matches examined. */
+  readonly candidates: number;
+  /** Candidates rejected, by first failed check. */
+  readonly rejected: Readonly<Record<string, number>>;
+}
+
+export interface ScanResult {
+  readonly hits: readonly ScanHit[];
+  readonly stats: ScanStats;
+  readonly typeIndex: TypeIndexCheck;
+  /** Caps that stopped the scan early. */
+  readonly capsHit: readonly { cap: string; limit: number }[];
+}
+
+export interface ScanOptions extends Omit<ReadProcessOptions, 'kernel'> {
+  readonly kernel?: VirtualMemory;
+  readonly typeIndex?: TypeIndexCheck;
+  /** EPROCESS body PA → VA already known (from the list walk). */
+  readonly knownVaByPa?: ReadonlyMap<number, bigint>;
+  readonly maxHits?: number;
+  readonly maxCandidates?: number;
+  readonly chunkBytes?: number;
+  /** Called after each chunk with pages done so far (for progress bars). */
+  readonly onProgress?: (pagesDone: number, pagesTotal: number) => void;
+}
+
+export const DEFAULT_MAX_HITS = 65536;
+export const DEFAULT_MAX_CANDIDATES = 4_000_000;
+
+const PRO = Buffer.from('Pro', 'latin1');
+
+export function scanProcesses(pm: PhysicalMemory, layout: KernelLayout, opts: ScanOptions = {}): ScanResult {
+  const maxHits = opts.maxHits ?? DEFAULT_MAX_HITS;
+  const maxCandidates = opts.maxCandidates ?? DEFAULT_MAX_CANDIDATES;
+  const typeIndex: TypeIndexCheck = opts.typeIndex ?? { kind: 'unchecked', reason: 'no ObHeaderCookie and no listed process to derive the key from' };
+  const size = eprocessSize(layout);
+  const ohSize = layout.sizes._OBJECT_HEADER ? Math.min(layout.sizes._OBJECT_HEADER, layout.fields['OBJECT_HEADER.Body']?.offset ?? 0x30) : 0x30;
+  const bodyOff = layout.fields['OBJECT_HEADER.Body']?.offset ?? 0x30;
+  const tiOff = layout.fields['OBJECT_HEADER.TypeIndex']?.offset ?? 0x18;
+  const imOff = layout.fields['OBJECT_HEADER.InfoMask']?.offset ?? 0x1a;
+  const bsP = layout.fields['POOL_HEADER.BlockSize'] ?? { offset: 2, size: 2, bitPosition: 0, bitLength: 8 };
+  const linksOff = BigInt(layout.fields['EPROCESS.ActiveProcessLinks']?.offset ?? 0);
+  const readOpts: ReadProcessOptions = { kernel: opts.kernel, vmForDtb: opts.vmForDtb };
+
+  const hits: ScanHit[] = [];
+  const seen = new Set<number>();
+  const rejected: Record<string, number> = {};
+  const reject = (why: string) => (rejected[why] = (rejected[why] ?? 0) + 1);
+  const capsHit: { cap: string; limit: number }[] = [];
+  let candidates = 0;
+  let pagesScanned = 0;
+  let bytesScanned = 0;
+  let stop = false;
+
+  const examine = (chunk: Buffer, chunkPa: number, tagOff: number) => {
+    const poolPa = chunkPa + tagOff - 4;
+    const hdr = chunk.subarray(tagOff - 4, tagOff + 12);
+    const tag = hdr[7] === 0x63 ? 'Proc' : 'Pro\\xe3';
+    const raw16 = hdr.readUInt16LE(bsP.offset);
+    const blockBytes = (((raw16 >> (bsP.bitPosition ?? 0)) & ((1 << (bsP.bitLength ?? 8)) - 1)) * 16);
+    // The block must hold a pool header, an object header and a whole EPROCESS, with bounded slack.
+    if (blockBytes < 16 + ohSize + size || blockBytes > 16 + MAX_OPTIONAL + 0x40 + bodyOff + size + 0x100) return reject('pool block size');
+    const block = pm.read(poolPa, Math.min(blockBytes, 16 + MAX_OPTIONAL + 0x40 + bodyOff));
+    let found = false;
+    // Optional info blocks lie between the pool header and the OBJECT_HEADER: try each position.
+    for (let d = 16; d <= 16 + MAX_OPTIONAL + 0x30 && !found; d += 8) {
+      const hPa = poolPa + d;
+      const bodyPa = hPa + bodyOff;
+      if (bodyPa + size > poolPa + blockBytes) break;
+      if (d + bodyOff > block.data.length) break;
+      if (block.absentPages.length && block.absentPages.includes(Math.floor(hPa / PAGE_SIZE))) break;
+      const infoMask = block.data[d + imOff];
+      const opt = optionalHeaderBytes(infoMask);
+      if (opt > d - 16 || d - 16 - opt >= 0x40) continue;
+      const pointerCount = block.data.readBigInt64LE(d);
+      const handleCount = block.data.readBigInt64LE(d + 8);
+      if (pointerCount < 0n || pointerCount >= 1n << 48n || handleCount < 0n || handleCount >= 1n << 32n) continue;
+      const storedTi = block.data[d + tiOff];
+      if (typeIndex.kind === 'key' && (((storedTi ^ typeIndex.key) & 0xf) !== ((hPa >> 8) & 0xf))) continue;
+      if (seen.has(bodyPa)) {
+        found = true;
+        break;
+      }
+      let info = decodeEprocess(ObjectBytes.fromPhysical(pm, bodyPa, size), layout, { va: null, pa: bodyPa }, readOpts);
+      if (implausibilities(info, { allowNullLinks: true }).length > 0) continue;
+      // Establish the VA: known from the list, or from a neighbour's pointer back at us, checked by translation.
+      let va: bigint | null = opts.knownVaByPa?.get(bodyPa) ?? null;
+      let vaMethod: ScanHit['vaMethod'] = va !== null ? 'list' : null;
+      if (va === null && opts.kernel) {
+        const k = opts.kernel;
+        const tries: [bigint | undefined, ScanHit['vaMethod']][] = [];
+        if (info.flink !== undefined && isKernelPointer(info.flink)) {
+          if (info.flink === info.blink) tries.push([info.flink, 'self-link']);
+          tries.push([k.readU64(info.flink + 8n), 'neighbour-flink']);
+        }
+        if (info.blink !== undefined && isKernelPointer(info.blink)) tries.push([k.readU64(info.blink), 'neighbour-blink']);
+        for (const [link, method] of tries) {
+          if (link === undefined || !isKernelPointer(link)) continue;
+          const cand = link - linksOff;
+          const t = k.translate(cand);
+          if (t.ok && t.pa === bodyPa) {
+            va = cand;
+            vaMethod = method;
+            break;
+          }
+        }
+      }
+      if (va !== null) {
+        if (typeIndex.kind === 'key' && ((storedTi ^ typeIndex.key) & 0xff) !== Number(((va - BigInt(bodyOff)) >> 8n) & 0xffn)) continue;
+        // Read through the page tables: the object may continue on a non-adjacent physical page.
+        if (opts.kernel) {
+          const v = readEprocess(opts.kernel, layout, va, readOpts);
+          if (implausibilities(v, { allowNullLinks: true }).length === 0) info = { ...v, pa: bodyPa };
+        }
+      }
+      seen.add(bodyPa);
+      hits.push({ pa: bodyPa, poolPa, tag, va, vaMethod, info });
+      found = true;
+      if (hits.length >= maxHits) {
+        capsHit.push({ cap: 'scan.hits', limit: maxHits });
+        stop = true;
+      }
+    }
+    if (!found) reject('object/EPROCESS checks');
+  };
+
+  const total = pm.presentPages;
+  pm.forEachChunk((basePage, chunk) => {
+    if (stop) return;
+    const chunkPa = basePage * PAGE_SIZE;
+    let pos = 4;
+    while (!stop) {
+      const i = chunk.indexOf(PRO, pos);
+      if (i < 0) break;
+      pos = i + 1;
+      if ((i & 15) !== 4 || i + 12 > chunk.length) continue;
+      const c = chunk[i + 3];
+      if (c !== 0x63 && c !== 0xe3) continue;
+      if (++candidates > maxCandidates) {
+        capsHit.push({ cap: 'scan.candidates', limit: maxCandidates });
+        stop = true;
+        break;
+      }
+      examine(chunk, chunkPa, i);
+    }
+    pagesScanned += chunk.length / PAGE_SIZE;
+    bytesScanned += chunk.length;
+    opts.onProgress?.(pagesScanned, total);
+  }, opts.chunkBytes);
+
+  return { hits, stats: { pagesScanned, bytesScanned, candidates: Math.min(candidates, maxCandidates), rejected }, typeIndex, capsHit };
+}
+
+/**
+ * The TypeIndex key (ObHeaderCookie ^ Process type index) from processes whose VA is known:
+ * stored ^ byte1(header VA) must agree for all of them, else undefined.
+ */
+export function typeIndexKeyFromKnown(vm: VirtualMemory, layout: KernelLayout, eprocessVas: readonly bigint[]): number | undefined {
+  const bodyOff = BigInt(layout.fields['OBJECT_HEADER.Body']?.offset ?? 0x30);
+  const tiOff = BigInt(layout.fields['OBJECT_HEADER.TypeIndex']?.offset ?? 0x18);
+  const counts = new Map<number, number>();
+  for (const va of eprocessVas.slice(0, 256)) {
+    const h = va - bodyOff;
+    const b = vm.read(h + tiOff, 1);
+    if (!b) continue;
+    const key = b[0] ^ Number((h >> 8n) & 0xffn);
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  let best: number | undefined;
+  let bestN = 0;
+  let total = 0;
+  for (const [k, n] of counts) {
+    total += n;
+    if (n > bestN) [best, bestN] = [k, n];
+  }
+  // A clear majority, not a tie between garbage values.
+  return best !== undefined && bestN * 2 > total ? best : undefined;
+}
+
+/**
+ * The TypeIndex key from the kernel itself: ObHeaderCookie (a byte) and the index of the type named
+ * "Process" in ObTypeIndexTable. Undefined when either cannot be read.
+ */
+export function typeIndexKeyFromCookie(vm: VirtualMemory, layout: KernelLayout, kernelBase: bigint): { key: number; cookie: number; processIndex: number } | undefined {
+  const cookieRva = layout.symbols.ObHeaderCookie;
+  const tableRva = layout.symbols.ObTypeIndexTable;
+  const nameP = layout.fields['OBJECT_TYPE.Name'];
+  if (cookieRva === undefined || tableRva === undefined || !nameP) return undefined;
+  const cookie = vm.read(kernelBase + BigInt(cookieRva), 1)?.[0];
+  if (cookie === undefined) return undefined;
+  const table = vm.read(kernelBase + BigInt(tableRva), 256 * 8);
+  if (!table) return undefined;
+  for (let i = 2; i < 256; i++) {
+    const t = table.readBigUInt64LE(i * 8);
+    if (t === 0n) break;
+    if (!isKernelPointer(t)) continue;
+    const hdr = vm.read(t + BigInt(nameP.offset), 16);
+    if (!hdr) continue;
+    const len = hdr.readUInt16LE(0);
+    const buf = hdr.readBigUInt64LE(8);
+    if (len !== 14 || !isKernelPointer(buf & ~7n)) continue;
+    const name = vm.read(buf, 14);
+    if (name && name.toString('utf16le') === 'Process') return { key: cookie ^ i, cookie, processIndex: i };
+  }
+  return undefined;
+}

@@ -1,0 +1,212 @@
+// The VTL1 isolation check: classify every mapped user page of a process (../shared/docs/formats.md §7)
+// and judge whether a secure process's pages are readable in the dump. Only addresses are ever
+// reported, never page contents.
+import type { PhysicalMemory, VirtualMemory } from '../dump/types.ts';
+import { PAGE_SIZE } from '../dump/types.ts';
+import type { VadRange } from '../ntos/vad.ts';
+import { hex, USER_MAX } from '../ntos/process.ts';
+import type { Isolation, IsolationCounts, IsolationVerdict } from './types.ts';
+
+export interface PageClassification extends IsolationCounts {
+  readonly sampleReadable: readonly bigint[];
+  /** Page-table pages absent from the dump (what they map is unknown). */
+  readonly tablePagesAbsent: number;
+  /** A cap cut the walk short or tables were absent. */
+  readonly partial: boolean;
+  readonly capHit: boolean;
+}
+
+export interface ClassifyOptions {
+  /** VAD ranges: pages inside them with no page-table entry count as mapped but not resident. */
+  readonly vads?: readonly VadRange[];
+  /** Most leaf entries to walk. */
+  readonly maxEntries?: number;
+  /** Most 4 KiB pages whose contents are read. */
+  readonly maxPagesRead?: number;
+  readonly samples?: number;
+}
+
+const FRAME = 0x000ffffffffff000n;
+export const DEFAULT_MAX_ENTRIES = 1 << 21;
+export const DEFAULT_MAX_PAGES_READ = 1 << 20;
+
+/** True when the page holds no content: every 8-byte word equal (all zero or one repeated fill). */
+export function isFillPage(page: Buffer): boolean {
+  const first = page.readBigUInt64LE(0);
+  // Compare in 8-byte steps; a fast path for all-zero pages via Buffer.compare would cost an allocation.
+  for (let o = 8; o + 8 <= page.length; o += 8) if (page.readBigUInt64LE(o) !== first) return false;
+  return true;
+}
+
+export function classifyUserPages(vm: VirtualMemory, pm: PhysicalMemory, opts: ClassifyOptions = {}): PageClassification {
+  const maxEntries = opts.maxEntries ?? DEFAULT_MAX_ENTRIES;
+  const maxRead = opts.maxPagesRead ?? DEFAULT_MAX_PAGES_READ;
+  const samples = opts.samples ?? 5;
+  const walk = vm.walk(0n, USER_MAX + 1n, maxEntries);
+  let notResident = 0;
+  let absent = 0;
+  let unreadable = 0;
+  let readable = 0;
+  let tablesAbsent = 0;
+  let read = 0;
+  let capHit = walk.truncated;
+  const sample: bigint[] = [];
+  // 4 KiB page ranges the page tables account for (including absent-table spans), to subtract from VADs.
+  const covered: [bigint, bigint][] = [];
+
+  for (const m of walk.pages) {
+    const t = m.translation;
+    const pages = Math.max(1, Math.floor(m.pageSize / PAGE_SIZE));
+    const startVpn = m.va >> 12n;
+    covered.push([startVpn, startVpn + BigInt(pages) - 1n]);
+    if (!t.ok) {
+      switch (t.reason) {
+        case 'table-absent':
+          tablesAbsent++;
+          continue;
+        case 'demand-zero':
+        case 'prototype':
+        case 'pagefile':
+          notResident += pages;
+          continue;
+        case 'page-absent': {
+          // A large page may be partly present: check each 4 KiB frame.
+          if (pages === 1 || t.pte === undefined) {
+            absent += pages;
+            continue;
+          }
+          const base = Number(t.pte & FRAME & ~BigInt(m.pageSize - 1)) / PAGE_SIZE;
+          for (let k = 0; k < pages; k++) classifyFrame(base + k, m.va + BigInt(k * PAGE_SIZE));
+          continue;
+        }
+        default:
+          continue; // not-mapped / non-canonical: nothing there
+      }
+    }
+    const base = Math.floor((t.pa - (t.pa % m.pageSize)) / PAGE_SIZE);
+    for (let k = 0; k < pages; k++) classifyFrame(base + k, m.va + BigInt(k * PAGE_SIZE));
+  }
+
+  function classifyFrame(pfn: number, va: bigint): void {
+    if (!pm.isPresent(pfn)) {
+      absent++;
+      return;
+    }
+    if (read >= maxRead) {
+      capHit = true;
+      return;
+    }
+    read++;
+    const page = pm.readPage(pfn);
+    if (!page) {
+      absent++;
+      return;
+    }
+    if (isFillPage(page)) unreadable++;
+    else {
+      readable++;
+      if (sample.length < samples) sample.push(va);
+    }
+  }
+
+  // VAD ranges with no page-table entry at all: mapped, not resident.
+  if (opts.vads && opts.vads.length) {
+    const merged = mergeRanges(covered);
+    for (const v of opts.vads) notResident += Number(uncovered(v.startVpn, v.endVpn, merged));
+  }
+
+  const mapped = notResident + absent + unreadable + readable;
+  return {
+    pagesMapped: mapped,
+    pagesNotResident: notResident,
+    pagesAbsent: absent,
+    pagesUnreadable: unreadable,
+    pagesReadable: readable,
+    sampleReadable: sample,
+    tablePagesAbsent: tablesAbsent,
+    partial: capHit || tablesAbsent > 0,
+    capHit,
+  };
+}
+
+/** Sorts and merges inclusive page ranges into disjoint ones. */
+function mergeRanges(r: [bigint, bigint][]): [bigint, bigint][] {
+  r.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const out: [bigint, bigint][] = [];
+  for (const [s, e] of r) {
+    const last = out[out.length - 1];
+    if (last && s <= last[1] + 1n) {
+      if (e > last[1]) last[1] = e;
+    } else out.push([s, e]);
+  }
+  return out;
+}
+
+/** Pages of [start, end] outside the disjoint sorted ranges `covered`. */
+function uncovered(start: bigint, end: bigint, covered: readonly [bigint, bigint][]): bigint {
+  let lo = 0;
+  let hi = covered.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (covered[mid][1] < start) lo = mid + 1;
+    else hi = mid;
+  }
+  let n = 0n;
+  let pos = start;
+  for (let i = lo; i < covered.length && pos <= end; i++) {
+    const [s, e] = covered[i];
+    if (s > end) break;
+    if (s > pos) n += s - pos;
+    if (e + 1n > pos) pos = e + 1n;
+  }
+  if (pos <= end) n += end - pos + 1n;
+  return n;
+}
+
+export interface Baseline extends IsolationCounts {
+  readonly processes: number;
+}
+
+/** Fewest readable pages among resident ordinary pages for the baseline to count as "a normal dump". */
+export const BASELINE_MIN_READABLE_SHARE = 0.2;
+
+export function baselineUsable(b: Baseline): { usable: boolean; why: string } {
+  const resident = b.pagesAbsent + b.pagesUnreadable + b.pagesReadable;
+  if (b.processes === 0 || resident === 0) return { usable: false, why: 'no ordinary process has resident user pages to compare with' };
+  const share = b.pagesReadable / resident;
+  if (share < BASELINE_MIN_READABLE_SHARE)
+    return { usable: false, why: `ordinary processes' pages are also absent or zero (${b.pagesReadable} of ${resident} resident pages readable): the dump is kernel-only or damaged` };
+  return { usable: true, why: `${b.pagesReadable} of ${resident} resident pages of ${b.processes} ordinary processes are readable` };
+}
+
+export function judgeIsolation(c: PageClassification, baseline: Baseline): Isolation {
+  const resident = c.pagesAbsent + c.pagesUnreadable + c.pagesReadable;
+  let verdict: IsolationVerdict;
+  let reason: string;
+  const b = baselineUsable(baseline);
+  if (c.pagesReadable > 0) {
+    verdict = 'exposed';
+    reason = `${c.pagesReadable} of ${resident} resident pages are readable in the dump`;
+  } else if (resident === 0) {
+    verdict = 'indeterminate';
+    reason = c.tablePagesAbsent > 0 ? `no resident page could be tested (${c.tablePagesAbsent} page-table pages absent)` : 'no resident page to test';
+  } else if (!b.usable) {
+    verdict = 'indeterminate';
+    reason = b.why;
+  } else {
+    verdict = 'isolated';
+    reason = `all ${resident} resident pages are absent (${c.pagesAbsent}) or hold no content (${c.pagesUnreadable}), while ${b.why}`;
+  }
+  return {
+    pagesMapped: c.pagesMapped,
+    pagesNotResident: c.pagesNotResident,
+    pagesAbsent: c.pagesAbsent,
+    pagesUnreadable: c.pagesUnreadable,
+    pagesReadable: c.pagesReadable,
+    verdict,
+    reason,
+    sampleReadable: c.sampleReadable.map(hex),
+    partial: c.partial,
+    tablePagesAbsent: c.tablePagesAbsent,
+  };
+}

@@ -1,0 +1,53 @@
+// Secure (IUM) processes and trustlets, with the seed's IsSecureProcess semantics:
+// 17763+ KPROCESS.SecureState ≠ 0; 14393 KPROCESS.SecurePid ≠ 0; null when the marker cannot be read.
+// Trustlet IDs are only stated where known (LsaIso.exe = 1) or recorded by the dump (14393's
+// EPROCESS.TrustletIdentity); later builds keep the ID in the secure kernel only.
+import type { EprocessInfo } from '../ntos/process.ts';
+
+/** Known trustlet image names (lower case) → trustlet ID where verified, else null. */
+export const TRUSTLETS: ReadonlyMap<string, { readonly name: string; readonly id: number | null }> = new Map([
+  ['lsaiso.exe', { name: 'LsaIso.exe', id: 1 }],
+  ['bioiso.exe', { name: 'BioIso.exe', id: null }],
+  ['vmsp.exe', { name: 'vmsp.exe', id: null }],
+  ['fsiso.exe', { name: 'FsIso.exe', id: null }],
+]);
+
+export const SECURE_SYSTEM = 'Secure System';
+
+export function secureFlag(p: EprocessInfo): boolean | null {
+  if (p.secureState !== undefined) return p.secureState !== 0n;
+  if (p.securePid !== undefined) return p.securePid !== 0n;
+  return null;
+}
+
+/** A known trustlet by image name (ImageFileName is truncated to 14 characters by Windows). */
+export function knownTrustlet(name: string): { name: string; id: number | null } | undefined {
+  return TRUSTLETS.get(name.toLowerCase());
+}
+
+export interface SecureJudgement {
+  readonly secure: boolean | null;
+  readonly trustlet: { readonly id: number | null; readonly name: string | null } | null;
+  readonly isSecureSystem: boolean;
+  /** Problems for findings: a trustlet name on a non-secure process, or a secure process nobody knows. */
+  readonly anomaly: null | { readonly kind: 'trustlet-not-secure' | 'secure-unknown-name' | 'trustlet-id-mismatch'; readonly message: string };
+}
+
+export function judgeSecure(p: EprocessInfo, name: string): SecureJudgement {
+  const secure = secureFlag(p);
+  const known = knownTrustlet(name);
+  const isSecureSystem = name === SECURE_SYSTEM;
+  // 14393 records the trustlet ID in the EPROCESS; a non-zero value is the dump's own statement.
+  const recordedId = p.trustletIdentity !== undefined && p.trustletIdentity !== 0n && p.trustletIdentity < 1n << 32n ? Number(p.trustletIdentity) : null;
+  let trustlet: SecureJudgement['trustlet'] = null;
+  let anomaly: SecureJudgement['anomaly'] = null;
+  if (secure === true && !isSecureSystem) {
+    trustlet = { id: recordedId ?? known?.id ?? null, name: known?.name ?? null };
+    if (!known) anomaly = { kind: 'secure-unknown-name', message: `secure process "${name}" is not a known trustlet` };
+    else if (recordedId !== null && known.id !== null && recordedId !== known.id)
+      anomaly = { kind: 'trustlet-id-mismatch', message: `${known.name} records trustlet ID ${recordedId}, expected ${known.id}` };
+  } else if (secure === false && (known || isSecureSystem)) {
+    anomaly = { kind: 'trustlet-not-secure', message: `"${name}" carries a ${isSecureSystem ? 'secure kernel host' : 'trustlet'} name but is not a secure process` };
+  }
+  return { secure, trustlet, isSecureSystem, anomaly };
+}
