@@ -1,0 +1,344 @@
+// Where the kernel's layout comes from, in one documented order (README "Symbols"):
+//   1. --symbols PATH (repeatable): a PDB, an ISF file, or a directory in Volatility 3 layout
+//      (windows/<pdb>/<GUID>-<AGE>.json.xz) or symbol-store layout (<pdb>/<GUID><AGEHEX>/<pdb>);
+//   2. _NT_SYMBOL_PATH: plain directories, cache*DIR, and the local stores of srv*STORE*URL,
+//      then our own download cache (defaultSymbolCache());
+//   3. the built-in table by exact PDB GUID-age (offsets, sizes and symbol RVAs);
+//   4. a symbol-server download — only from a server the user named (--symbol-server URL, or the
+//      URL of a srv* entry in _NT_SYMBOL_PATH) — stored in the cache, then read like a --symbols PDB;
+//   5. the built-in table by build number: offsets and sizes only, marked not exact.
+// Exact sources come before the approximate one so that a named server is asked before we settle
+// for another revision's offsets. When nothing matches: SymbolsNeededError (exit code 4) with the
+// file name, store path, ISF path and URL to fetch.
+import { SymbolsNeededError, VsmError } from '../errors.ts';
+import { log } from '../log.ts';
+import { IsfTypes, loadIsfFile } from './isf.ts';
+import { builtinByBuild, builtinByPdb } from './layout-table.ts';
+import { layoutFromIsf, type KernelLayout } from './layout.ts';
+import {
+  MICROSOFT_SYMBOL_SERVER,
+  defaultSymbolCache,
+  discardCached,
+  downloadPdb,
+  findInDirectory,
+  isfRelPath,
+  parseNtSymbolPath,
+  sniffSymbolFile,
+  storeRelPath,
+  symbolServerUrl,
+  type Candidate,
+  type PdbIdentity,
+} from './symbol-store.ts';
+
+export type { PdbIdentity } from './symbol-store.ts';
+
+export interface ResolveOptions {
+  /** --symbols paths, in the order given. */
+  readonly symbols?: readonly string[];
+  /** _NT_SYMBOL_PATH value; defaults to process.env._NT_SYMBOL_PATH. Pass '' to ignore the environment. */
+  readonly ntSymbolPath?: string;
+  /** --symbol-server URL: the only way (with a srv*URL entry) to allow a download. */
+  readonly symbolServer?: string;
+  /** Where downloads go and which cache is searched; defaults to defaultSymbolCache(). */
+  readonly cacheDir?: string;
+  /** Use the built-in table (default true). */
+  readonly builtin?: boolean;
+  readonly downloadTimeoutMs?: number;
+}
+
+export type TriedStep = 'symbols' | 'nt-symbol-path' | 'cache' | 'builtin' | 'server' | 'builtin-build';
+export type TriedResult = 'matched' | 'not-found' | 'mismatch' | 'error' | 'skipped' | 'unusable';
+
+/** One place we looked, and what happened there. */
+export interface TriedSource {
+  readonly step: TriedStep;
+  readonly where: string;
+  readonly result: TriedResult;
+  readonly detail?: string;
+}
+
+export interface ResolvedSymbols {
+  readonly layout: KernelLayout;
+  /** One line: where the layout came from. */
+  readonly source: string;
+  /** True when the layout is this kernel's own (GUID-age matched); false for a same-build table entry. */
+  readonly exact: boolean;
+  readonly tried: readonly TriedSource[];
+}
+
+/** SymbolsNeededError that also lists every place tried (for `symbols which` and the report). */
+export class KernelSymbolsNeededError extends SymbolsNeededError {
+  constructor(
+    message: string,
+    wanted: SymbolsNeededError['wanted'],
+    readonly tried: readonly TriedSource[],
+  ) {
+    super(message, wanted);
+  }
+}
+
+/** A PDB's layout and identity; provided by the PDB reader (src/ntos/pdb-layout.ts) when present. */
+export type PdbLayoutLoader = (path: string, build?: number) => { layout: KernelLayout; identity: PdbIdentity };
+
+let pdbLoader: PdbLayoutLoader | undefined;
+let pdbLoaderTried = false;
+
+/** Lets a caller (or a test) supply the PDB reader explicitly. */
+export function setPdbLayoutLoader(loader: PdbLayoutLoader | undefined): void {
+  pdbLoader = loader;
+  pdbLoaderTried = true;
+}
+
+/**
+ * The PDB reader is written in parallel with this module; until its entry point is settled we
+ * look it up at run time, so a missing reader makes PDB inputs "unusable", never a crash.
+ */
+async function getPdbLoader(): Promise<PdbLayoutLoader | undefined> {
+  if (pdbLoaderTried) return pdbLoader;
+  pdbLoaderTried = true;
+  const spec = './pdb-layout.ts';
+  try {
+    const mod = (await import(spec)) as Record<string, unknown>;
+    for (const name of ['loadPdbLayout', 'layoutFromPdbFile', 'layoutFromPdb']) {
+      const fn = mod[name];
+      if (typeof fn === 'function') {
+        pdbLoader = (path, build) => normalisePdbResult(fn(path, build), path);
+        break;
+      }
+    }
+  } catch (e) {
+    log().debug({ err: (e as Error).message }, 'no PDB layout reader');
+  }
+  return pdbLoader;
+}
+
+function normalisePdbResult(r: unknown, path: string): { layout: KernelLayout; identity: PdbIdentity } {
+  const obj = r as { layout?: KernelLayout; identity?: PdbIdentity; pdb?: PdbIdentity; fields?: unknown };
+  if (obj && obj.layout) return { layout: obj.layout, identity: obj.identity ?? obj.layout.pdb! };
+  const layout = r as KernelLayout;
+  if (!layout?.pdb) throw new Error(`${path}: the PDB reader returned no identity`);
+  return { layout, identity: layout.pdb };
+}
+
+function sameKernel(a: PdbIdentity, b: { guid: string; age: number }): boolean {
+  return a.guid.toUpperCase() === b.guid.toUpperCase() && a.age === b.age;
+}
+
+const idText = (id: PdbIdentity) => `${id.name} ${id.guid}-${id.age}`;
+
+function errText(e: unknown): string {
+  return ((e as Error)?.message ?? String(e)).split('\n')[0];
+}
+
+/** Loads a candidate file and checks it is this kernel's; returns the layout or records why not. */
+async function tryFile(
+  path: string,
+  kind: 'pdb' | 'isf',
+  identity: PdbIdentity | undefined,
+  build: number | undefined,
+  step: TriedStep,
+  tried: TriedSource[],
+  explicit: boolean,
+): Promise<KernelLayout | undefined> {
+  try {
+    let layout: KernelLayout;
+    let fileId: PdbIdentity | undefined;
+    if (kind === 'isf') {
+      const types = new IsfTypes(loadIsfFile(path));
+      layout = layoutFromIsf(types, { kind: 'isf', path }, build);
+      fileId = layout.pdb;
+    } else {
+      const loader = await getPdbLoader();
+      if (!loader) {
+        tried.push({ step, where: path, result: 'unusable', detail: 'a PDB, but this build has no PDB reader yet: convert it to ISF (vol3 pdbconv) and pass that' });
+        return undefined;
+      }
+      const r = loader(path, build);
+      layout = r.layout;
+      fileId = r.identity;
+    }
+    if (identity && fileId && !sameKernel(identity, fileId)) {
+      tried.push({ step, where: path, result: 'mismatch', detail: `holds ${fileId.guid}-${fileId.age}, the kernel is ${identity.guid}-${identity.age}` });
+      return undefined;
+    }
+    if (identity && !fileId) {
+      tried.push({ step, where: path, result: 'mismatch', detail: 'the file names no PDB GUID/age, so it cannot be matched to this kernel' });
+      return undefined;
+    }
+    if (!layout.fields['EPROCESS.UniqueProcessId'] || !layout.fields['EPROCESS.ActiveProcessLinks']) {
+      tried.push({ step, where: path, result: 'unusable', detail: 'no _EPROCESS layout in it (not a kernel PDB/ISF?)' });
+      return undefined;
+    }
+    const detail = identity ? undefined : explicit ? 'kernel identity unknown: used as given, not verified against the kernel' : undefined;
+    tried.push({ step, where: path, result: 'matched', ...(detail ? { detail } : {}) });
+    return { ...layout, pdb: layout.pdb ?? identity, build: layout.build ?? build };
+  } catch (e) {
+    tried.push({ step, where: path, result: 'error', detail: errText(e) });
+    return undefined;
+  }
+}
+
+async function tryDirectory(
+  dir: string,
+  identity: PdbIdentity | undefined,
+  build: number | undefined,
+  step: TriedStep,
+  tried: TriedSource[],
+): Promise<KernelLayout | undefined> {
+  if (!identity) {
+    tried.push({ step, where: dir, result: 'skipped', detail: 'kernel PDB identity unknown, so no file name to look for' });
+    return undefined;
+  }
+  const kind = sniffSymbolFile(dir);
+  if (kind === 'missing') {
+    tried.push({ step, where: dir, result: 'not-found', detail: 'directory does not exist' });
+    return undefined;
+  }
+  const found: Candidate[] = findInDirectory(dir, identity);
+  const usable = found.filter((c) => c.kind !== 'pdb-compressed');
+  for (const c of usable) {
+    const layout = await tryFile(c.path, c.kind as 'pdb' | 'isf', identity, build, step, tried, false);
+    if (layout) return layout;
+  }
+  const cab = found.find((c) => c.kind === 'pdb-compressed');
+  if (cab) {
+    tried.push({ step, where: cab.path, result: 'unusable', detail: 'CAB-compressed PDB: expand it (cabextract) next to it as ' + identity.name });
+  } else if (usable.length === 0) {
+    tried.push({ step, where: dir, result: 'not-found', detail: `no ${storeRelPath(identity)} or ${isfRelPath(identity)}` });
+  }
+  return undefined;
+}
+
+/**
+ * Finds the kernel layout for `identity` (from the kernel's RSDS record; undefined when it could
+ * not be read) and `build` (from the dump header or KUSER_SHARED_DATA), in the documented order.
+ * Throws KernelSymbolsNeededError when no source has it.
+ */
+export async function resolveSymbols(identity: PdbIdentity | undefined, build: number | undefined, opts: ResolveOptions = {}): Promise<ResolvedSymbols> {
+  const tried: TriedSource[] = [];
+  const cacheDir = opts.cacheDir ?? defaultSymbolCache();
+  const done = (layout: KernelLayout, source: string, exact: boolean): ResolvedSymbols => {
+    log().info({ source, exact }, 'kernel symbols resolved');
+    return { layout, source, exact, tried };
+  };
+
+  // 1. --symbols
+  for (const p of opts.symbols ?? []) {
+    const kind = sniffSymbolFile(p);
+    if (kind === 'missing') {
+      tried.push({ step: 'symbols', where: p, result: 'not-found', detail: 'no such file or directory' });
+      continue;
+    }
+    if (kind === 'directory') {
+      const l = await tryDirectory(p, identity, build, 'symbols', tried);
+      if (l) return done(l, `${l.source.kind} ${sourcePath(l)} (--symbols directory)`, !!identity);
+      continue;
+    }
+    if (kind === 'unknown') {
+      tried.push({ step: 'symbols', where: p, result: 'unusable', detail: 'neither a PDB (MSF 7.0) nor an ISF (.json/.json.xz/.json.gz)' });
+      continue;
+    }
+    const l = await tryFile(p, kind, identity, build, 'symbols', tried, true);
+    if (l) return done(l, `${kind} ${p} (--symbols)`, !!identity);
+  }
+
+  // 2. _NT_SYMBOL_PATH, then our cache
+  const servers: { url: string; store: string }[] = [];
+  const ntPath = opts.ntSymbolPath ?? process.env._NT_SYMBOL_PATH ?? '';
+  const searched = new Set<string>();
+  for (const e of parseNtSymbolPath(ntPath, cacheDir)) {
+    const dirs = e.kind === 'srv' ? e.stores : [e.path];
+    for (const d of dirs) {
+      if (searched.has(d)) continue;
+      searched.add(d);
+      const l = await tryDirectory(d, identity, build, 'nt-symbol-path', tried);
+      if (l) return done(l, `${l.source.kind} ${sourcePath(l)} (_NT_SYMBOL_PATH)`, true);
+    }
+    if (e.kind === 'srv' && e.url) servers.push({ url: e.url, store: e.stores[0] });
+  }
+  if (!searched.has(cacheDir)) {
+    const l = await tryDirectory(cacheDir, identity, build, 'cache', tried);
+    if (l) return done(l, `${l.source.kind} ${sourcePath(l)} (download cache)`, true);
+  }
+
+  // 3. built-in table, exact kernel
+  const useBuiltin = opts.builtin !== false;
+  if (useBuiltin && identity) {
+    const b = builtinByPdb(identity.guid, identity.age);
+    if (b) {
+      tried.push({ step: 'builtin', where: `built-in table ${identity.guid}-${identity.age}`, result: 'matched', detail: b.version ? `ntoskrnl ${b.version}` : undefined });
+      return done({ ...b, build: b.build ?? build }, `built-in table, exact kernel ${identity.guid}-${identity.age}${b.version ? ` (${b.version})` : ''}`, true);
+    }
+    tried.push({ step: 'builtin', where: `built-in table ${identity.guid}-${identity.age}`, result: 'not-found' });
+  } else if (useBuiltin) {
+    tried.push({ step: 'builtin', where: 'built-in table by GUID-age', result: 'skipped', detail: 'kernel PDB identity unknown' });
+  }
+
+  // 4. a server the user named
+  if (opts.symbolServer) servers.unshift({ url: opts.symbolServer, store: cacheDir });
+  if (servers.length === 0) {
+    tried.push({ step: 'server', where: '(none named)', result: 'skipped', detail: 'no download without --symbol-server URL or a srv*…*URL entry in _NT_SYMBOL_PATH' });
+  } else if (!identity) {
+    tried.push({ step: 'server', where: servers.map((s) => s.url).join(', '), result: 'skipped', detail: 'kernel PDB identity unknown, nothing to ask for' });
+  } else {
+    for (const s of servers) {
+      const r = await downloadPdb(s.url, identity, s.store, { timeoutMs: opts.downloadTimeoutMs });
+      if (!r.ok) {
+        tried.push({ step: 'server', where: r.url, result: 'not-found', detail: r.reason });
+        continue;
+      }
+      tried.push({ step: 'server', where: r.url, result: 'matched', detail: `downloaded ${r.bytes} bytes to ${r.path}` });
+      const l = await tryFile(r.path!, 'pdb', identity, build, 'server', tried, false);
+      if (l) return done(l, `pdb ${r.path} (downloaded from ${r.url})`, true);
+      // A downloaded file that is not this kernel's PDB must not satisfy the next lookup.
+      if (tried[tried.length - 1]?.result === 'mismatch') discardCached(r.path!);
+    }
+  }
+
+  // 5. built-in table, same build (offsets only)
+  if (useBuiltin && build !== undefined) {
+    const b = builtinByBuild(build);
+    if (b) {
+      const key = b.source.kind === 'builtin' ? b.source.key : `build:${build}`;
+      tried.push({ step: 'builtin-build', where: `built-in table ${key}`, result: 'matched', detail: 'offsets and sizes of the same build; no symbol RVAs; not this exact kernel' });
+      return done({ ...b, pdb: identity }, `built-in table, ${key} (offsets only, not exact)`, false);
+    }
+    tried.push({ step: 'builtin-build', where: `built-in table build:${build}`, result: 'not-found' });
+  } else if (useBuiltin) {
+    tried.push({ step: 'builtin-build', where: 'built-in table by build', result: 'skipped', detail: 'build number unknown' });
+  }
+
+  throw symbolsNeeded(identity, build, opts.symbolServer, tried);
+}
+
+function sourcePath(l: KernelLayout): string {
+  return l.source.kind === 'isf' || l.source.kind === 'pdb' ? l.source.path : l.source.kind;
+}
+
+/** What to fetch, for the error and for `symbols which`. */
+export function wantedFor(identity: PdbIdentity, server?: string): SymbolsNeededError['wanted'] {
+  return {
+    pdbName: identity.name,
+    guid: identity.guid,
+    age: identity.age,
+    storePath: storeRelPath(identity),
+    isfPath: isfRelPath(identity),
+    url: symbolServerUrl(server ?? MICROSOFT_SYMBOL_SERVER, identity),
+  };
+}
+
+function symbolsNeeded(identity: PdbIdentity | undefined, build: number | undefined, server: string | undefined, tried: TriedSource[]): VsmError {
+  if (!identity) {
+    return new KernelSymbolsNeededError(
+      `no kernel symbols: the kernel's PDB identity could not be read${build !== undefined ? ` and the built-in table has no build ${build}` : ' and the build is unknown'}; pass --symbols with the kernel's PDB or ISF`,
+      { pdbName: 'ntkrnlmp.pdb', guid: '', age: 0, storePath: '', isfPath: '' },
+      tried,
+    );
+  }
+  const w = wantedFor(identity, server);
+  return new KernelSymbolsNeededError(
+    `no symbols for ${idText(identity)}${build !== undefined ? ` (build ${build})` : ''}: fetch ${w.url} and pass it with --symbols, or put it in a symbol store as ${w.storePath}, or an ISF as ${w.isfPath}`,
+    w,
+    tried,
+  );
+}
