@@ -1,5 +1,26 @@
-// Placeholder until this command lands; replaced by its owner.
-import { VsmError, ExitCode } from '../errors.ts';
-export async function runConvert(_argv: Record<string, unknown>): Promise<number> {
-  throw new VsmError('symbols convert is not built yet', ExitCode.Internal, 'not-built');
+// `vsm-forensics symbols convert X.pdb -o out.json.xz`: a PDB to a Volatility 3 ISF file
+// (compression chosen by the output name). Prints one summary line; details go to the log.
+import { BadInputError, ExitCode } from '../errors.ts';
+import { log } from '../log.ts';
+import { pdbToIsfWithStats, writeIsfFile } from '../ntos/isf-write.ts';
+import { openPdbFile } from '../ntos/pdb/index.ts';
+import { guidDashed } from '../ntos/pe.ts';
+
+export async function runConvert(argv: Record<string, unknown>): Promise<number> {
+  const input = String(argv.pdb ?? '');
+  const output = String(argv.output ?? argv.o ?? '');
+  if (!input || !output) throw new BadInputError('symbols convert needs a PDB and -o OUTPUT', 'usage');
+  const t0 = performance.now();
+  const pdb = openPdbFile(input);
+  const { doc, stats } = pdbToIsfWithStats(pdb);
+  const bytes = writeIsfFile(doc, output);
+  const ms = Math.round(performance.now() - t0);
+  log().info({ input, output, ...stats, tpi: pdb.tpi.stats, ms }, 'converted PDB to ISF');
+  if (stats.damagedRecords > 0) log().warn({ damagedRecords: stats.damagedRecords }, 'some type records could not be decoded and were skipped');
+  process.stdout.write(
+    `${output}: ${pdb.name} ${guidDashed(pdb.guid)} age ${pdb.age}, ${stats.userTypes} types, ${stats.enums} enums, ` +
+      `${stats.symbols} symbols, ${bytes} bytes (${ms} ms)\n` +
+      `Volatility path: windows/${pdb.name}/${pdb.guid}-${pdb.age}.json.xz\n`,
+  );
+  return ExitCode.Ok;
 }
