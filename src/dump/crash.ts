@@ -203,13 +203,13 @@ function bitmap(file: EvidenceFile, h: DumpHeader64, s: Steps, opts: OpenOptions
     if (bh.pages === 0n || bh.pages > BigInt(MAX_PFN)) throw new BadInputError(`bitmap page count ${bh.pages} is not a sane physical page count`, 'dump.bitmap-pages');
     const count = Number(bh.pages);
     const bytes = Math.ceil(count / 8);
-    if (bytes > MAX_BITMAP_BYTES) throw new BadInputError(`bitmap of ${bytes} bytes exceeds the ${MAX_BITMAP_BYTES}-byte limit`, 'dump.bitmap-size');
     if (BITMAP_OFFSET + bytes > file.size) {
       throw new BadInputError(
         `bitmap (0x${bytes.toString(16)} bytes at 0x${BITMAP_OFFSET.toString(16)}) runs past the end of the file (0x${file.size.toString(16)}): truncated inside the bitmap`,
         'dump.truncated-bitmap',
       );
     }
+    if (bytes > MAX_BITMAP_BYTES) throw new BadInputError(`bitmap of ${bytes} bytes exceeds the ${MAX_BITMAP_BYTES}-byte limit`, 'dump.bitmap-size');
     if (bh.firstPage < BigInt(BITMAP_OFFSET + bytes) || bh.firstPage > BigInt(file.size)) {
       throw new BadInputError(`bitmap dump FirstPage ${hex(bh.firstPage)} is outside 0x${(BITMAP_OFFSET + bytes).toString(16)}..0x${file.size.toString(16)}`, 'dump.bitmap-first-page');
     }

@@ -44,7 +44,7 @@ export class EvidenceFile {
   /** Exactly `length` bytes at `pos`, or BadInput naming `what` when the file is too short. */
   readExact(pos: number, length: number, what: string): Buffer {
     if (pos < 0 || length < 0 || pos + length > this.size) {
-      throw new BadInputError(`${what} (0x${pos.toString(16)}+0x${length.toString(16)}) lies outside the file (size 0x${this.size.toString(16)})`, 'dump.outside-file');
+      throw new BadInputError(`${what} (0x${pos.toString(16)}+0x${length.toString(16)}) runs past the end of the file (0x${this.size.toString(16)} bytes): truncated or damaged`, 'dump.truncated');
     }
     const buf = Buffer.allocUnsafe(length);
     const n = this.readInto(buf, 0, length, pos);

@@ -163,6 +163,12 @@ export class X64VirtualMemory implements VirtualMemory {
     return this.read(va, 4)?.readUInt32LE(0);
   }
 
+  /**
+   * Every non-empty leaf in [start, end) (see VirtualMemory.walk). A 2 MiB / 1 GiB page is one
+   * entry whose translation is that of its first 4 KiB frame; translate() each 4 KiB VA inside it
+   * to classify its frames one by one. An absent paging-structure page is one 'table-absent' entry
+   * covering the span its parent entry maps. `maxTables` bounds the table pages visited.
+   */
   walk(start: bigint, end: bigint, maxEntries = 1_000_000, maxTables = DEFAULT_MAX_TABLES): { pages: MappedPage[]; truncated: boolean } {
     const lo = clampLinear(start, 'start');
     const hi = clampLinear(end, 'end');
