@@ -194,3 +194,49 @@ test('resolveSymbols downloads only from a named server', async (t) => {
     t.is(hits.length, 2);
   });
 });
+
+// The LLVM-built kernel-like fixture (test/fixtures/pdb: fake_nt.c → ntoskrnl.exe + ntkrnlmp.pdb).
+const FIX = new URL('./fixtures/pdb/', import.meta.url).pathname;
+const LLVM = { name: 'ntkrnlmp.pdb', guid: 'ECE13B796CA55D704C4C44205044422E', age: 1 };
+
+test('--symbols PDB (LLVM-written) is read with our PDB reader and matched by GUID-age', async (t) => {
+  const r = await resolveSymbols(LLVM, undefined, { ...NO_ENV, symbols: [join(FIX, 'ntkrnlmp.pdb')], cacheDir: join(TMP, 'c9') });
+  t.true(r.exact);
+  t.is(r.layout.source.kind, 'pdb');
+  t.deepEqual(r.layout.pdb, LLVM);
+  t.is(r.layout.symbols.PsActiveProcessHead, 0x3000);
+  // The same PDB against another kernel is a mismatch, not a silent use.
+  const e = (await t.throwsAsync(resolveSymbols({ ...LLVM, age: 2 }, undefined, { ...NO_ENV, symbols: [join(FIX, 'ntkrnlmp.pdb')], cacheDir: join(TMP, 'c9') }))) as KernelSymbolsNeededError;
+  t.is(e.tried[0].result, 'mismatch');
+});
+
+test('a kernel PDB downloaded from a local symbol server is stored and used', async (t) => {
+  const pdb = readFileSync(join(FIX, 'ntkrnlmp.pdb'));
+  const hits: string[] = [];
+  const server = createServer((req, res) => {
+    hits.push(req.url ?? '');
+    if (req.url === `/syms/${storeRelPath(LLVM)}`) {
+      res.writeHead(200, { 'content-length': pdb.length });
+      res.end(pdb);
+    } else {
+      res.writeHead(404);
+      res.end();
+    }
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/syms`;
+  try {
+    const cache = join(TMP, 'c10');
+    const r = await resolveSymbols(LLVM, undefined, { ...NO_ENV, symbolServer: base, cacheDir: cache });
+    t.true(r.exact);
+    t.regex(r.source, /downloaded from http:\/\/127\.0\.0\.1:\d+\/syms\/ntkrnlmp\.pdb\/ECE13B796CA55D704C4C44205044422E1\/ntkrnlmp\.pdb/);
+    t.is(r.layout.symbols.PsActiveProcessHead, 0x3000);
+    t.deepEqual(hits, [`/syms/${storeRelPath(LLVM)}`]);
+    // Second run: found in the cache, no request.
+    const again = await resolveSymbols(LLVM, undefined, { ...NO_ENV, symbolServer: base, cacheDir: cache });
+    t.regex(again.source, /download cache/);
+    t.is(hits.length, 1);
+  } finally {
+    await new Promise((ok) => server.close(ok));
+  }
+});

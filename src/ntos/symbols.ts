@@ -15,6 +15,7 @@ import { log } from '../log.ts';
 import { IsfTypes, loadIsfFile } from './isf.ts';
 import { builtinByBuild, builtinByPdb } from './layout-table.ts';
 import { layoutFromIsf, type KernelLayout } from './layout.ts';
+import { layoutFromPdbFile } from './pdb-layout.ts';
 import {
   MICROSOFT_SYMBOL_SERVER,
   defaultSymbolCache,
@@ -77,49 +78,6 @@ export class KernelSymbolsNeededError extends SymbolsNeededError {
   }
 }
 
-/** A PDB's layout and identity; provided by the PDB reader (src/ntos/pdb-layout.ts) when present. */
-export type PdbLayoutLoader = (path: string, build?: number) => { layout: KernelLayout; identity: PdbIdentity };
-
-let pdbLoader: PdbLayoutLoader | undefined;
-let pdbLoaderTried = false;
-
-/** Lets a caller (or a test) supply the PDB reader explicitly. */
-export function setPdbLayoutLoader(loader: PdbLayoutLoader | undefined): void {
-  pdbLoader = loader;
-  pdbLoaderTried = true;
-}
-
-/**
- * The PDB reader is written in parallel with this module; until its entry point is settled we
- * look it up at run time, so a missing reader makes PDB inputs "unusable", never a crash.
- */
-async function getPdbLoader(): Promise<PdbLayoutLoader | undefined> {
-  if (pdbLoaderTried) return pdbLoader;
-  pdbLoaderTried = true;
-  const spec = './pdb-layout.ts';
-  try {
-    const mod = (await import(spec)) as Record<string, unknown>;
-    for (const name of ['loadPdbLayout', 'layoutFromPdbFile', 'layoutFromPdb']) {
-      const fn = mod[name];
-      if (typeof fn === 'function') {
-        pdbLoader = (path, build) => normalisePdbResult(fn(path, build), path);
-        break;
-      }
-    }
-  } catch (e) {
-    log().debug({ err: (e as Error).message }, 'no PDB layout reader');
-  }
-  return pdbLoader;
-}
-
-function normalisePdbResult(r: unknown, path: string): { layout: KernelLayout; identity: PdbIdentity } {
-  const obj = r as { layout?: KernelLayout; identity?: PdbIdentity; pdb?: PdbIdentity; fields?: unknown };
-  if (obj && obj.layout) return { layout: obj.layout, identity: obj.identity ?? obj.layout.pdb! };
-  const layout = r as KernelLayout;
-  if (!layout?.pdb) throw new Error(`${path}: the PDB reader returned no identity`);
-  return { layout, identity: layout.pdb };
-}
-
 function sameKernel(a: PdbIdentity, b: { guid: string; age: number }): boolean {
   return a.guid.toUpperCase() === b.guid.toUpperCase() && a.age === b.age;
 }
@@ -148,14 +106,8 @@ async function tryFile(
       layout = layoutFromIsf(types, { kind: 'isf', path }, build);
       fileId = layout.pdb;
     } else {
-      const loader = await getPdbLoader();
-      if (!loader) {
-        tried.push({ step, where: path, result: 'unusable', detail: 'a PDB, but this build has no PDB reader yet: convert it to ISF (vol3 pdbconv) and pass that' });
-        return undefined;
-      }
-      const r = loader(path, build);
-      layout = r.layout;
-      fileId = r.identity;
+      layout = layoutFromPdbFile(path);
+      fileId = layout.pdb;
     }
     if (identity && fileId && !sameKernel(identity, fileId)) {
       tried.push({ step, where: path, result: 'mismatch', detail: `holds ${fileId.guid}-${fileId.age}, the kernel is ${identity.guid}-${identity.age}` });
