@@ -1,5 +1,198 @@
-// Placeholder until this command lands; replaced by its owner.
-import { VsmError, ExitCode } from '../errors.ts';
-export async function run(_argv: Record<string, unknown>): Promise<number> {
-  throw new VsmError('the info command is not built yet', ExitCode.Internal, 'not-built');
+// `vsm-forensics info <dump> [--json] [--no-hash]`: what the evidence is and what it holds.
+// Human text by default, JSON with --json (64-bit values as "0x…" strings, times ISO-8601 UTC).
+// Unsupported or damaged input ends as a typed error (exit 3 / 2) through the CLI.
+import { openDump } from '../dump/open.ts';
+import { hashEvidence } from '../dump/hash.ts';
+import { dumpTypeName, machineName } from '../dump/crash-structs.ts';
+import { PAGE_SIZE, type Dump } from '../dump/types.ts';
+import { createProgress } from '../reports/progress.ts';
+import { jsonStringify, terminalText } from '../reports/sanitize.ts';
+import { ExitCode } from '../errors.ts';
+
+const hex = (v: number | bigint) => `0x${v.toString(16)}`;
+
+/** FILETIME (100 ns since 1601) → ISO-8601 UTC; null when unset or out of range. */
+export function filetimeToIso(ft: bigint): string | null {
+  if (ft <= 0n) return null;
+  const ms = Number(ft / 10000n) - 11644473600000;
+  const d = new Date(ms);
+  return Number.isFinite(d.getTime()) && ms > 0 ? d.toISOString() : null;
+}
+
+const PRODUCT_TYPES: Record<number, string> = { 1: 'workstation', 2: 'domain controller', 3: 'server' };
+const MAX_LISTED_RUNS = 64;
+
+export interface InfoReport {
+  file: { path: string; size: number; sha256: string | null };
+  format: string;
+  formatName: string;
+  dumpType: number | null;
+  dumpTypeName: string | null;
+  machine: string | null;
+  osBuild: number | null;
+  majorVersion: number | null;
+  productType: string | null;
+  processors: number | null;
+  bugCheck: { code: string; parameters: string[] } | null;
+  dtb: string | null;
+  pfnDataBase: string | null;
+  psActiveProcessHead: string | null;
+  psLoadedModuleList: string | null;
+  kdDebuggerDataBlock: string | null;
+  systemTime: string | null;
+  systemUpTimeSeconds: number | null;
+  comment: string | null;
+  physical: {
+    runCount: number;
+    presentPages: number;
+    presentBytes: number;
+    pageLimit: number;
+    holes: { count: number; pages: number };
+    missing: { pages: number; ranges: Array<{ basePage: string; pageCount: number; reason: string }> };
+    runs: Array<{ basePage: string; pageCount: number }>;
+    runsListed: number;
+  } | null;
+  partialByNature: boolean;
+  partialReasons: string[];
+  details: Record<string, unknown>;
+}
+
+export function describeDump(d: Dump, sha256: string | null): InfoReport {
+  const h = d.header;
+  let physical: InfoReport['physical'] = null;
+  if (d.physical) {
+    const p = d.physical;
+    const runs: Array<{ basePage: string; pageCount: number }> = [];
+    let runCount = 0;
+    let holes = 0;
+    let holePages = 0;
+    let prevEnd = -1;
+    for (const r of p.runs()) {
+      if (runs.length < MAX_LISTED_RUNS) runs.push({ basePage: hex(r.basePage), pageCount: r.pageCount });
+      if (prevEnd >= 0 && r.basePage > prevEnd) {
+        holes++;
+        holePages += r.basePage - prevEnd;
+      }
+      prevEnd = r.basePage + r.pageCount;
+      runCount++;
+    }
+    const missingPages = (p as { missingPages?: number }).missingPages ?? p.missing.reduce((a, m) => a + m.pageCount, 0);
+    physical = {
+      runCount,
+      presentPages: p.presentPages,
+      presentBytes: p.presentPages * PAGE_SIZE,
+      pageLimit: p.pageLimit,
+      holes: { count: holes, pages: holePages },
+      missing: { pages: missingPages, ranges: p.missing.map((m) => ({ basePage: hex(m.basePage), pageCount: m.pageCount, reason: m.reason })) },
+      runs,
+      runsListed: runs.length,
+    };
+  }
+  const details = { ...d.details };
+  return {
+    file: { path: d.path, size: d.fileSize, sha256 },
+    format: d.format,
+    formatName: d.formatName,
+    dumpType: h ? h.dumpType : null,
+    dumpTypeName: h ? dumpTypeName(h.dumpType) : null,
+    machine: h ? machineName(h.machineImageType) : null,
+    osBuild: h ? h.minorVersion : null,
+    majorVersion: h ? h.majorVersion : null,
+    productType: h ? (PRODUCT_TYPES[h.productType] ?? null) : null,
+    processors: h ? h.numberProcessors : null,
+    bugCheck: h ? { code: hex(h.bugCheckCode), parameters: h.bugCheckParameters.map(hex) } : null,
+    dtb: h ? hex(h.directoryTableBase) : null,
+    pfnDataBase: h ? hex(h.pfnDataBase) : null,
+    psActiveProcessHead: h ? hex(h.psActiveProcessHead) : null,
+    psLoadedModuleList: h ? hex(h.psLoadedModuleList) : null,
+    kdDebuggerDataBlock: h ? hex(h.kdDebuggerDataBlock) : null,
+    systemTime: h ? filetimeToIso(h.systemTime) : null,
+    systemUpTimeSeconds: h && h.systemUpTime > 0n ? Number(h.systemUpTime / 10000000n) : null,
+    comment: h ? h.comment : null,
+    physical,
+    partialByNature: d.partialByNature,
+    partialReasons: [...d.partialReasons],
+    details,
+  };
+}
+
+function size(n: number): string {
+  const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < u.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${i ? v.toFixed(1) : v} ${u[i]}`;
+}
+
+export function renderInfoText(r: InfoReport): string {
+  const lines: string[] = [];
+  const row = (k: string, v: string | number | null | undefined) => {
+    if (v === null || v === undefined || v === '') return;
+    lines.push(`${(k + ':').padEnd(22)}${terminalText(String(v))}`);
+  };
+  row('File', r.file.path);
+  row('Size', `${r.file.size} bytes (${size(r.file.size)})`);
+  row('SHA-256', r.file.sha256 ?? '(not computed: --no-hash)');
+  row('Format', r.formatName);
+  row('Machine', r.machine);
+  if (r.osBuild !== null) row('OS build', `${r.osBuild} (header MajorVersion ${r.majorVersion})`);
+  row('Product type', r.productType);
+  row('Processors', r.processors);
+  if (r.bugCheck) row('Bugcheck', `${r.bugCheck.code} (${r.bugCheck.parameters.join(', ')})`);
+  row('DTB', r.dtb);
+  row('PsActiveProcessHead', r.psActiveProcessHead);
+  row('PsLoadedModuleList', r.psLoadedModuleList);
+  row('KdDebuggerDataBlock', r.kdDebuggerDataBlock);
+  row('PfnDataBase', r.pfnDataBase);
+  row('System time', r.systemTime);
+  if (r.systemUpTimeSeconds !== null) row('System up time', `${r.systemUpTimeSeconds} s`);
+  row('Comment', r.comment);
+  const p = r.physical;
+  if (p) {
+    row('Physical runs', p.runCount);
+    row('Pages present', `${p.presentPages} (${size(p.presentBytes)})`);
+    row('Highest page', hex(Math.max(0, p.pageLimit - 1)));
+    row('Holes', `${p.holes.count} between runs (${p.holes.pages} pages)`);
+    row('Missing (truncated)', p.missing.pages ? `${p.missing.pages} pages in ${p.missing.ranges.length}${p.missing.ranges.length >= 1024 ? '+' : ''} range(s)` : 'none');
+    const shown = p.runs.slice(0, 16);
+    for (const run of shown) lines.push(`  run ${run.basePage.padStart(12)} +${run.pageCount} pages`);
+    if (p.runCount > shown.length) lines.push(`  … ${p.runCount - shown.length} more run(s) (--json lists ${p.runsListed})`);
+  } else {
+    row('Physical memory', 'none in this format');
+  }
+  const tri = r.details.triage as Record<string, unknown> | undefined;
+  if (tri) {
+    const k = tri.kernel as { name: string | null; dllBase: string; sizeOfImage: string } | null;
+    row('Triage drivers', `${tri.driverCount}${k ? `; [0] ${k.name ?? '?'} at ${k.dllBase} (size ${k.sizeOfImage})` : ''}`);
+    row('Triage process blob', `at file offset ${tri.processOffset}; thread at ${tri.threadOffset}`);
+    const blocks = tri.dataBlocks as { count: number; bytes: number };
+    row('Triage memory blocks', `${blocks.count} (${size(blocks.bytes)} of virtual memory)`);
+  }
+  if (r.partialByNature) lines.push('Partial by nature:    yes');
+  for (const reason of r.partialReasons) lines.push(`  - ${terminalText(reason)}`);
+  return lines.join('\n') + '\n';
+}
+
+export async function run(argv: Record<string, unknown>): Promise<number> {
+  const path = String(argv.dump);
+  const dump = openDump(path);
+  let sha256: string | null = null;
+  try {
+    if (argv.hash !== false) {
+      const bar = createProgress({ label: 'sha256', unit: 'bytes', enabled: argv.quiet ? false : undefined });
+      try {
+        sha256 = (await hashEvidence(path, { progress: bar.update })).sha256;
+      } finally {
+        bar.done();
+      }
+    }
+    const report = describeDump(dump, sha256);
+    process.stdout.write(argv.json ? jsonStringify(report, 2) + '\n' : renderInfoText(report));
+  } finally {
+    dump.close();
+  }
+  return ExitCode.Ok;
 }

@@ -1,0 +1,103 @@
+// `vsm-forensics info` through the real CLI entry point (bin/vsm-forensics.js).
+import test from 'ava';
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { filetimeToIso } from '../src/commands/info.ts';
+import { hashEvidence } from '../src/dump/hash.ts';
+import { buildBitmap, buildFull, pageMap, writeTmp } from './helpers/dump-builders.ts';
+
+const BIN = fileURLToPath(new URL('../bin/vsm-forensics.js', import.meta.url));
+const REAL = fileURLToPath(new URL('../../shared/data/real/', import.meta.url));
+const DIR = 'info-cli';
+
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args], { maxBuffer: 16 << 20 });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const x = e as { code: number; stdout: string; stderr: string };
+    return { code: x.code, stdout: x.stdout, stderr: x.stderr };
+  }
+}
+
+test('real triage_x64.dmp: JSON facts, DumpType 4 explained, SHA-256 of the file', async (t) => {
+  const r = await cli('info', '--json', REAL + 'triage_x64.dmp');
+  t.is(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  t.like(j, {
+    format: 'crash-triage',
+    dumpType: 4,
+    osBuild: 19041,
+    processors: 16,
+    dtb: '0x1ad000',
+    bugCheck: { code: '0x1000007e' },
+    psActiveProcessHead: '0xfffff8047c61e200',
+    psLoadedModuleList: '0xfffff8047c62a390',
+    kdDebuggerDataBlock: '0xfffff8047c600b20',
+    physical: null,
+    partialByNature: true,
+    file: { size: 1444532, sha256: '6875e8ff013eddb9d562165067be24e2a231a8851690bb101f6597ca9534cd28' },
+  });
+  t.regex(j.partialReasons[0], /no physical memory/);
+  t.regex(j.systemTime, /^2021-02-21T\d\d:\d\d:\d\d\.\d{3}Z$/);
+  t.like(j.details.triage.kernel, { name: '\\SystemRoot\\system32\\ntoskrnl.exe', dllBase: '0xfffff8047ba00000', sizeOfImage: '0x1046000' });
+  t.is(j.details.triage.drivers.length, 151);
+  const text = await cli('info', '--no-hash', REAL + 'triage_x64.dmp');
+  t.is(text.code, 0);
+  t.regex(text.stdout, /OS build:\s+19041/);
+  t.regex(text.stdout, /holds no physical memory/);
+  t.regex(text.stdout, /not computed/);
+});
+
+test('real triage_arm64.dmp: unsupported architecture, exit code 3, one line', async (t) => {
+  const r = await cli('info', REAL + 'triage_arm64.dmp');
+  t.is(r.code, 3);
+  t.is(r.stdout, '');
+  t.regex(r.stderr, /^vsm-forensics: unsupported architecture ARM64/);
+  t.is(r.stderr.trim().split('\n').length, 1);
+});
+
+test('synthetic full and bitmap dumps: runs, holes, missing pages and SHA-256', async (t) => {
+  const pages = pageMap([...Array(40).keys()].map((i) => i + 1).concat([0x80, 0x81, 0x82]));
+  const full = buildFull(pages, { comment: 'test dump', dtb: 0x5000n, bugCheckCode: 0xe2 });
+  const path = writeTmp(DIR, 'full.dmp', full);
+  const r = await cli('info', '--json', path);
+  t.is(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  t.is(j.file.sha256, createHash('sha256').update(full).digest('hex'));
+  t.like(j, { format: 'crash-full', dumpType: 1, dtb: '0x5000', comment: 'test dump', bugCheck: { code: '0xe2' }, partialByNature: false });
+  t.like(j.physical, { runCount: 2, presentPages: 43, holes: { count: 1, pages: 0x80 - 41 }, missing: { pages: 0 } });
+  t.deepEqual(j.physical.runs, [{ basePage: '0x1', pageCount: 40 }, { basePage: '0x80', pageCount: 3 }]);
+  t.deepEqual(j.details.parseSteps, ['parse-header', 'check-machine', 'check-dump-type', 'parse-run-table', 'build-physical-map']);
+
+  const cut = writeTmp(DIR, 'bitmap-cut.dmp', buildBitmap(pages, { signature: 'SDMP' }).subarray(0, -2 * 4096));
+  const c = JSON.parse((await cli('info', '--json', '--no-hash', cut)).stdout);
+  t.like(c.physical, { presentPages: 41, missing: { pages: 2, ranges: [{ basePage: '0x81', pageCount: 2 }] } });
+  t.true(c.partialByNature);
+  t.true(c.partialReasons.some((x: string) => /truncated.*0x81\.\.0x82/.test(x)));
+  t.true(c.partialReasons.some((x: string) => /kernel memory only/.test(x)));
+});
+
+test('bad input and usage exit codes', async (t) => {
+  t.is((await cli('info', writeTmp(DIR, 'empty.bin', Buffer.alloc(0)))).code, 2);
+  t.is((await cli('info', '/nonexistent/file.dmp')).code, 2);
+  const garbage = Buffer.concat([Buffer.from('PAGEDU64'), Buffer.alloc(100)]);
+  const g = await cli('info', writeTmp(DIR, 'garbage.dmp', garbage));
+  t.is(g.code, 2);
+  t.regex(g.stderr, /cut short/);
+});
+
+test('streamed hash equals a one-shot hash across chunk boundaries; FILETIME conversion', async (t) => {
+  const data = Buffer.alloc(3 * 65536 + 123);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 7) & 0xff;
+  const p = writeTmp(DIR, 'hash.bin', data);
+  const seen: number[] = [];
+  const r = await hashEvidence(p, { chunkBytes: 65536, onChunk: (off, d) => seen.push(off, d.length) });
+  t.is(r.sha256, createHash('sha256').update(data).digest('hex'));
+  t.is(r.bytes, data.length);
+  t.deepEqual(seen, [0, 65536, 65536, 65536, 131072, 65536, 196608, 123]);
+  t.is(filetimeToIso(0n), null);
+  t.is(filetimeToIso(116444736000000000n + 10000000n), '1970-01-01T00:00:01.000Z');
+});
