@@ -98,7 +98,7 @@ export function walkProcessList(vm: VirtualMemory, layout: KernelLayout, head: b
       issue('link-unreadable', cur, from, `the list entry at ${hex(cur)} is not in the dump`);
       return 'stop';
     }
-    const bad = implausibilities(info);
+    const bad = implausibilities(info, { ignoreLinks: true });
     if (bad.length > 0) {
       issue('implausible-entry', cur, from, `the list entry at ${hex(cur)} is not a process (${bad.slice(0, 3).join('; ')})`);
       return 'stop';

@@ -283,13 +283,13 @@ export function readEprocess(vm: VirtualMemory, layout: KernelLayout, va: bigint
 }
 
 /** Why an EPROCESS is not plausible (empty when it is). Used by the scan and to stop a list walk on garbage. */
-export function implausibilities(p: EprocessInfo, opts: { allowNullLinks?: boolean } = {}): string[] {
+export function implausibilities(p: EprocessInfo, opts: { allowNullLinks?: boolean; /** The list walk checks links itself. */ ignoreLinks?: boolean } = {}): string[] {
   const bad: string[] = [];
   if (p.pid === undefined) bad.push('pid unreadable');
   else if (p.pid % 4n !== 0n || p.pid >= 1n << 32n) bad.push(`pid ${p.pid} impossible`);
   if (p.ppid !== undefined && (p.ppid % 4n !== 0n || p.ppid >= 1n << 32n)) bad.push(`ppid ${p.ppid} impossible`);
   if (p.flink === undefined || p.blink === undefined) bad.push('ActiveProcessLinks unreadable');
-  else {
+  else if (!opts.ignoreLinks) {
     const nullLinks = p.flink === 0n && p.blink === 0n;
     if (!(nullLinks && opts.allowNullLinks) && !(isKernelPointer(p.flink) && isKernelPointer(p.blink))) bad.push('ActiveProcessLinks not canonical kernel pointers');
   }

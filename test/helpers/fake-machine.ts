@@ -1,6 +1,7 @@
 // A small hand-made x64 machine for unit tests: physical pages in a Map, 4-level page tables built
 // on demand, and a VirtualMemory that translates through them. It implements the interfaces in
 // src/dump/types.ts independently of the real dump layer, so ntos/vsm code can be tested alone.
+import { X64VirtualMemory } from "../../src/dump/x64.ts";
 import type { MappedPage, MissingRange, PhysicalMemory, PhysicalRead, PhysicalRun, Translation, VirtualMemory } from '../../src/dump/types.ts';
 
 const PAGE = 4096;
@@ -210,8 +211,9 @@ export class FakeMachine {
     k.copy(this.phys.page(pml4), 256 * 8, 256 * 8, 512 * 8);
     return pml4 * PAGE;
   }
-  vm(dtb = this.kernelDtb): FakeVirtual {
-    return new FakeVirtual(this.phys, dtb);
+  /** The real x64 translation layer over the fake physical memory. */
+  vm(dtb = this.kernelDtb): X64VirtualMemory {
+    return new X64VirtualMemory(this.phys, dtb);
   }
   /** The PTE slot (physical address) for va at `level` (1 = PT), creating tables on the way. */
   slot(dtb: number, va: bigint, level = 1): number {
@@ -242,7 +244,7 @@ export class FakeMachine {
   /** Writes bytes at va through dtb, mapping missing pages. */
   writeVirt(dtb: number, va: bigint, bytes: Buffer): void {
     let done = 0;
-    const vm = this.vm(dtb);
+    const vm = new FakeVirtual(this.phys, dtb);
     while (done < bytes.length) {
       const cur = va + BigInt(done);
       let t = vm.translate(cur);

@@ -1,0 +1,89 @@
+import test from 'ava';
+import { builtinByPdb } from '../src/ntos/layout-table.ts';
+import { scanProcesses, typeIndexKeyFromKnown, optionalHeaderBytes } from '../src/ntos/pool-scan.ts';
+import { walkProcessList } from '../src/ntos/process-list.ts';
+import { COOKIE, HEAD_VA, PROCESS_TYPE_INDEX, ProcFixture } from './helpers/proc-fixture.ts';
+
+const LAYOUTS = ['DBBC830E3E9A48FDA25A2144C146930E-1', '606FF669409B00F7FC8C61A9C1670129-1', '0CE4A95C0CD782A7596B034D8648E585-1'];
+
+function fixture(key: string) {
+  const layout = builtinByPdb(key.slice(0, 32), Number(key.slice(33)))!;
+  const fx = new ProcFixture(layout);
+  fx.add({ pid: 4, ppid: 0, name: 'System', protection: 0x72 });
+  fx.add({ pid: 424, ppid: 4, name: 'smss.exe', infoMask: 0x88 });
+  fx.add({ pid: 800, ppid: 652, name: 'LsaIso.exe', secure: 1n });
+  const hidden = fx.add({ pid: 7208, ppid: 6644, name: 'rundll32.exe', unlinked: true });
+  const exited = fx.add({ pid: 6020, ppid: 944, name: 'WmiPrvSE.exe', unlinked: true, exit: '2024-05-14T07:54:42.900Z' });
+  fx.link();
+  fx.setLinks(exited.va + fx.links, 0n, 0n);
+  return { layout, fx, hidden, exited };
+}
+
+function addDecoys(fx: ProcFixture, layout: ReturnType<typeof fixture>['layout']) {
+  const size = layout.sizes._EPROCESS!;
+  // 1. A bare 'Proc' tag at pool alignment with a plausible block size and garbage after it.
+  const a = fx.kalloc(0x1000);
+  const g = Buffer.alloc(0x1000, 0x41);
+  g.writeUInt16LE((16 + 0x30 + size + 0x20) / 16, 2);
+  g.write('Proc', 4, 'latin1');
+  fx.m.writeVirt(fx.m.kernelDtb, a, g);
+  // 2. 'Proc' in text, not at a pool-header position.
+  const b = fx.kalloc(0x100);
+  fx.m.writeVirt(fx.m.kernelDtb, b, Buffer.from('xxxxxxProcess Explorer Proc Proc', 'latin1'));
+  // 3. A well-formed pool block whose EPROCESS has an odd PID.
+  fx.add({ pid: 4097, ppid: 4, name: 'decoy.exe', unlinked: true });
+  fx.procs.pop();
+}
+
+for (const key of LAYOUTS) {
+  test(`scan finds linked, unlinked and exited processes and no decoy (${key})`, (t) => {
+    const { layout, fx, hidden, exited } = fixture(key);
+    addDecoys(fx, layout);
+    const vm = fx.vm;
+    const list = walkProcessList(vm, layout, HEAD_VA);
+    t.deepEqual(list.entries.map((e) => Number(e.info.pid)), [4, 424, 800]);
+    const key2 = typeIndexKeyFromKnown(vm, layout, list.entries.map((e) => e.va));
+    t.is(key2, COOKIE ^ PROCESS_TYPE_INDEX);
+    const known = new Map(list.entries.map((e) => [vm.translate(e.va).ok ? (vm.translate(e.va) as { pa: number }).pa : -1, e.va]));
+    const r = scanProcesses(fx.m.phys, layout, { kernel: vm, typeIndex: { kind: 'key', key: key2!, source: 'list' }, knownVaByPa: known });
+    const byPid = new Map(r.hits.map((h) => [Number(h.info.pid), h]));
+    t.deepEqual([...byPid.keys()].sort((a, b) => a - b), [4, 424, 800, 6020, 7208]);
+    t.is(byPid.get(7208)!.va, hidden.va);
+    t.is(byPid.get(7208)!.vaMethod, 'self-link');
+    t.is(byPid.get(424)!.vaMethod, 'list');
+    t.is(byPid.get(6020)!.va, null, 'an exited process with null links has no VA to find');
+    t.is(byPid.get(6020)!.pa, exited.pa);
+    t.is(byPid.get(7208)!.info.imageFileName?.text, 'rundll32.exe');
+    t.true(r.stats.candidates >= 7);
+    t.true((r.stats.rejected['pool block size'] ?? 0) + (r.stats.rejected['object/EPROCESS checks'] ?? 0) >= 2);
+    t.deepEqual(r.capsHit, []);
+  });
+}
+
+test('without the list, neighbours give the VA; a wrong TypeIndex is rejected', (t) => {
+  const { layout, fx } = fixture(LAYOUTS[1]);
+  const vm = fx.vm;
+  const r = scanProcesses(fx.m.phys, layout, { kernel: vm, typeIndex: { kind: 'key', key: COOKIE ^ PROCESS_TYPE_INDEX, source: 'cookie' } });
+  const sys = r.hits.find((h) => h.info.pid === 4n)!;
+  t.is(sys.vaMethod, 'neighbour-flink');
+  t.is(sys.va, fx.procs[0].va);
+  // Same scan with another type's key: nothing passes.
+  const wrong = scanProcesses(fx.m.phys, layout, { kernel: vm, typeIndex: { kind: 'key', key: COOKIE ^ 0x25, source: 'cookie' } });
+  t.is(wrong.hits.length, 0);
+});
+
+test('scan caps are reported', (t) => {
+  const { layout, fx } = fixture(LAYOUTS[1]);
+  const r = scanProcesses(fx.m.phys, layout, { kernel: fx.vm, maxHits: 2 });
+  t.is(r.hits.length, 2);
+  t.deepEqual(r.capsHit, [{ cap: 'scan.hits', limit: 2 }]);
+  const c = scanProcesses(fx.m.phys, layout, { kernel: fx.vm, maxCandidates: 1 });
+  t.deepEqual(c.capsHit, [{ cap: 'scan.candidates', limit: 1 }]);
+});
+
+test('optional header sizes follow InfoMask', (t) => {
+  t.is(optionalHeaderBytes(0), 0);
+  t.is(optionalHeaderBytes(0x08), 0x20);
+  t.is(optionalHeaderBytes(0x88), 0x24);
+  t.is(optionalHeaderBytes(0xff), 0xa4);
+});
