@@ -1,0 +1,487 @@
+// The HTML report: one self-contained file a responder opens offline, prints and files with the
+// case. Inline CSS and JS only, pinned by a Content-Security-Policy with their hashes and
+// `default-src 'none'`, so the page can fetch nothing and no injected handler could run even if an
+// escape were missed. Every string goes through htmlText/htmlAttr; the script only reads the DOM
+// and sets textContent/hidden, never parses markup.
+import { createHash } from 'node:crypto';
+import type { Finding, IsolationCounts, ProcessRecord, Severity, VsmVerdict } from '../vsm/types.ts';
+import { SEVERITIES } from '../vsm/types.ts';
+import { severityRank, type Report } from './model.ts';
+import { htmlAttr as a, htmlId, htmlText as h } from './sanitize.ts';
+import { formatBytes } from './terminal.ts';
+import { processTree } from './tree.ts';
+
+const CSS = `
+:root{--fg:#1b1f24;--muted:#57606a;--line:#d0d7de;--bg:#fff;--panel:#f6f8fa;--red:#b42318;--green:#1a7f37;--amber:#9a6700;--blue:#0b5cad;--teal:#0e7c86;--purple:#6e40c9}
+*{box-sizing:border-box}
+html{-webkit-print-color-adjust:exact;print-color-adjust:exact}
+body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans",Arial,sans-serif;color:var(--fg);background:var(--bg)}
+header.top{padding:16px 24px;border-bottom:3px solid var(--fg);background:var(--panel)}
+header.top h1{margin:0 0 8px;font-size:22px}
+main{padding:0 24px 24px;max-width:1600px}
+section{margin-top:24px}
+h2{font-size:18px;border-bottom:1px solid var(--line);padding-bottom:4px;margin:0 0 12px}
+h3{font-size:15px;margin:16px 0 8px}
+code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"Liberation Mono",monospace;font-size:12.5px}
+dl.kv{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;margin:0}
+dl.kv dt{color:var(--muted)}
+dl.kv dd{margin:0;overflow-wrap:anywhere}
+.banner{border:2px solid var(--amber);background:#fff8c5;padding:10px 14px;margin-top:16px;border-radius:6px}
+.banner strong{color:var(--amber)}
+.banner ul{margin:6px 0 0;padding-left:20px}
+.summary{display:grid;grid-template-columns:minmax(260px,1fr) 2fr;gap:24px;align-items:start}
+.verdict{font-size:44px;font-weight:800;letter-spacing:.04em;padding:14px 18px;border:4px solid currentColor;border-radius:8px;text-align:center;line-height:1.1}
+.v-isolated{color:var(--green)}.v-exposed{color:var(--red)}.v-indeterminate{color:var(--amber)}.v-not-running{color:var(--muted)}
+.verdict small{display:block;font-size:13px;font-weight:600;letter-spacing:0;color:var(--muted);margin-bottom:4px}
+.counts{display:flex;flex-wrap:wrap;gap:8px;margin:0 0 12px;padding:0;list-style:none}
+.counts li{border:1px solid var(--line);border-radius:6px;padding:6px 12px;min-width:92px;background:var(--panel)}
+.counts b{display:block;font-size:22px}
+.badge{display:inline-block;border:1px solid currentColor;border-radius:10px;padding:0 7px;font-size:11px;font-weight:700;margin-left:4px;white-space:nowrap;vertical-align:1px}
+.b-secure{color:var(--teal)}.b-ppl{color:var(--purple)}.b-terminated{color:var(--muted)}.b-unlinked{color:#fff;background:var(--red);border-color:var(--red)}.b-wow64{color:var(--blue)}.b-unknown{color:var(--amber)}
+.sev{display:inline-block;min-width:72px;text-align:center;border-radius:4px;padding:1px 6px;font-size:11px;font-weight:800;text-transform:uppercase;border:1px solid currentColor}
+.sev-critical{color:#fff;background:#7a0916;border-color:#7a0916}.sev-high{color:#fff;background:var(--red);border-color:var(--red)}.sev-medium{color:var(--amber)}.sev-low{color:var(--blue)}.sev-info{color:var(--muted)}
+article.finding{border:1px solid var(--line);border-left:6px solid var(--line);border-radius:6px;padding:8px 12px;margin:8px 0;break-inside:avoid}
+article.f-critical,article.f-high{border-left-color:var(--red)}article.f-medium{border-left-color:var(--amber)}article.f-low{border-left-color:var(--blue)}
+article.finding p{margin:4px 0}
+article.trustlet{border:1px solid var(--line);border-radius:6px;padding:8px 12px;margin:8px 0;break-inside:avoid}
+table{border-collapse:collapse}
+table.data{width:100%;font-size:12.5px}
+table.data th,table.data td{border-bottom:1px solid var(--line);padding:3px 8px;text-align:left;vertical-align:top}
+table.data th{background:var(--panel);position:sticky;top:0}
+table.data td.num,table.data th.num{text-align:right;font-variant-numeric:tabular-nums}
+table.small{font-size:12.5px;margin:6px 0}
+table.small th,table.small td{border-bottom:1px solid var(--line);padding:2px 10px;text-align:left}
+table.small td.num{text-align:right;font-variant-numeric:tabular-nums}
+th button{all:unset;cursor:pointer;font-weight:700}
+th button::after{content:" \\2195";color:var(--muted);font-weight:400}
+th[aria-sort=ascending] button::after{content:" \\25B2"}th[aria-sort=descending] button::after{content:" \\25BC"}
+.controls{display:flex;gap:12px;align-items:center;margin-bottom:8px;flex-wrap:wrap}
+.controls input{font:inherit;padding:4px 8px;min-width:320px;border:1px solid var(--line);border-radius:6px}
+.controls button{font:inherit;padding:3px 10px;border:1px solid var(--line);border-radius:6px;background:var(--panel);cursor:pointer}
+.scroll{overflow-x:auto}
+tr.r-unlinked td{background:#ffebe9}tr.r-exposed td{background:#ffebe9}tr.r-secure td{background:#e6f6f7}tr.r-terminated td{color:var(--muted)}
+tbody.tree td.name.d1{padding-left:22px}tbody.tree td.name.d2{padding-left:36px}tbody.tree td.name.d3{padding-left:50px}tbody.tree td.name.d4{padding-left:64px}tbody.tree td.name.d5{padding-left:78px}tbody.tree td.name.d6{padding-left:92px}tbody.tree td.name.d7{padding-left:106px}tbody.tree td.name.d8{padding-left:120px}
+tbody.tree td.name.d1::before,tbody.tree td.name.d2::before,tbody.tree td.name.d3::before,tbody.tree td.name.d4::before,tbody.tree td.name.d5::before,tbody.tree td.name.d6::before,tbody.tree td.name.d7::before,tbody.tree td.name.d8::before{content:"\\2514 ";color:var(--muted)}
+td.path{max-width:420px;overflow-wrap:anywhere}
+.muted{color:var(--muted)}
+svg.bar{display:block;margin:6px 0}
+.legend{display:inline-block;width:10px;height:10px;border:1px solid #0003;margin-right:4px;vertical-align:-1px}
+.c-readable{background:#d1242f}.c-unreadable{background:#8c959f}.c-absent{background:#54aeff}.c-notresident{background:#d0d7de}
+footer{padding:12px 24px;border-top:1px solid var(--line);color:var(--muted);font-size:12px}
+@media print{
+ body{font-size:10pt}
+ header.top{background:none}
+ main{padding:0;max-width:none}
+ .controls input,.controls button{display:none}
+ th button::after{content:""}
+ table.data{font-size:8pt}
+ table.data th{position:static}
+ thead{display:table-header-group}
+ tr,article{break-inside:avoid}
+ .scroll{overflow:visible}
+ a{color:inherit;text-decoration:none}
+ section{break-inside:auto}
+ h2{break-after:avoid}
+}
+`;
+
+const JS = `
+(function () {
+  'use strict';
+  var table = document.getElementById('proc');
+  if (!table) return;
+  var body = table.tBodies[0];
+  var rows = Array.prototype.slice.call(body.rows);
+  var text = rows.map(function (r) { return r.textContent.toLowerCase(); });
+  var input = document.getElementById('filter');
+  var shown = document.getElementById('shown');
+  function apply() {
+    var q = input.value.trim().toLowerCase();
+    var n = 0;
+    rows.forEach(function (r, i) {
+      var hit = q === '' || text[i].indexOf(q) !== -1;
+      r.hidden = !hit;
+      if (hit) n++;
+    });
+    shown.textContent = n + ' of ' + rows.length + ' processes' + (q ? ' match \\u201c' + input.value.trim() + '\\u201d' : '');
+  }
+  input.addEventListener('input', apply);
+  var heads = Array.prototype.slice.call(table.tHead.rows[0].cells);
+  function sortBy(col, type, dir) {
+    var order = rows.slice().sort(function (x, y) {
+      var a = x.cells[col].getAttribute('data-v') || '';
+      var b = y.cells[col].getAttribute('data-v') || '';
+      var c = type === 'num' ? (Number(a) - Number(b)) : (a < b ? -1 : a > b ? 1 : 0);
+      if (c === 0) c = Number(x.getAttribute('data-order')) - Number(y.getAttribute('data-order'));
+      return dir === 'descending' ? -c : c;
+    });
+    order.forEach(function (r) { body.appendChild(r); });
+    heads.forEach(function (th) { th.removeAttribute('aria-sort'); });
+  }
+  heads.forEach(function (th, col) {
+    var b = th.querySelector('button');
+    if (!b) return;
+    b.addEventListener('click', function () {
+      var dir = th.getAttribute('aria-sort') === 'ascending' ? 'descending' : 'ascending';
+      sortBy(col, th.getAttribute('data-type'), dir);
+      th.setAttribute('aria-sort', dir);
+      body.className = 'flat';
+    });
+  });
+  document.getElementById('tree-order').addEventListener('click', function () {
+    rows.forEach(function (r) { body.appendChild(r); });
+    heads.forEach(function (th) { th.removeAttribute('aria-sort'); });
+    body.className = 'tree';
+  });
+  function reveal() {
+    var id = decodeURIComponent(location.hash.slice(1));
+    var el = id && document.getElementById(id);
+    if (el && el.hidden) { input.value = ''; apply(); el.scrollIntoView(); }
+  }
+  window.addEventListener('hashchange', reveal);
+  apply();
+})();
+`;
+
+function cspHash(s: string): string {
+  return `'sha256-${createHash('sha256').update(s, 'utf8').digest('base64')}'`;
+}
+
+const VERDICT_TEXT: Record<VsmVerdict, string> = {
+  isolated: 'ISOLATED',
+  exposed: 'EXPOSED',
+  indeterminate: 'INDETERMINATE',
+  'not-running': 'VSM NOT RUNNING',
+};
+
+const VERDICT_MEANING: Record<VsmVerdict, string> = {
+  isolated: 'VSM is in use and no trustlet (VTL1) page is readable in this dump.',
+  exposed: 'At least one trustlet page is readable in this dump: VTL1 memory was captured.',
+  indeterminate: 'The dump cannot show whether trustlet pages are isolated.',
+  'not-running': 'No secure process was found: VSM / Credential Guard is not running.',
+};
+
+const CLASS_ROWS: { key: keyof IsolationCounts; css: string; label: string; meaning: string }[] = [
+  { key: 'pagesReadable', css: 'c-readable', label: 'Readable', meaning: 'in the dump with real content' },
+  { key: 'pagesUnreadable', css: 'c-unreadable', label: 'Unreadable', meaning: 'in the dump but zero or one repeated fill value' },
+  { key: 'pagesAbsent', css: 'c-absent', label: 'Absent', meaning: 'the physical page is not in the dump' },
+  { key: 'pagesNotResident', css: 'c-notresident', label: 'Not resident', meaning: 'neither present nor in transition' },
+];
+const CLASS_FILL: Record<string, string> = { 'c-readable': '#d1242f', 'c-unreadable': '#8c959f', 'c-absent': '#54aeff', 'c-notresident': '#d0d7de' };
+
+function fmtTime(t: string | null | undefined): string {
+  return t ? h(t.replace('T', ' ').replace(/Z$/, ' UTC')) : '<span class="muted">unknown</span>';
+}
+
+function fmtDuration(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : ms < 120000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60000)} min ${Math.round((ms % 60000) / 1000)} s`;
+}
+
+function kv(pairs: [string, string | null | undefined][]): string {
+  return `<dl class="kv">${pairs
+    .filter((p): p is [string, string] => p[1] !== undefined && p[1] !== null)
+    .map(([k, v]) => `<dt>${h(k)}</dt><dd>${v}</dd>`)
+    .join('')}</dl>`;
+}
+
+function code(s: string | null | undefined): string | null {
+  return s === null || s === undefined ? null : `<code>${h(s)}</code>`;
+}
+
+function rowId(va: string): string {
+  return `p-${htmlId(va)}`;
+}
+
+function badges(p: ProcessRecord): string {
+  const b: string[] = [];
+  if (p.secure) b.push('<span class="badge b-secure" title="Secure (IUM) process">secure</span>');
+  if (p.secure === null) b.push('<span class="badge b-unknown" title="The secure marker could not be read">secure?</span>');
+  if (p.protection.type === 'ProtectedLight') b.push(`<span class="badge b-ppl" title="${a(p.protection.text)}">PPL</span>`);
+  else if (p.protection.raw !== 0) b.push(`<span class="badge b-ppl" title="${a(p.protection.text)}">PP</span>`);
+  if (p.terminated) b.push('<span class="badge b-terminated" title="Exited">terminated</span>');
+  if (p.unlinked) b.push('<span class="badge b-unlinked" title="Seen by the scan, not exited, not on the active list">unlinked</span>');
+  if (p.wow64) b.push('<span class="badge b-wow64" title="32-bit process (WoW64)">wow64</span>');
+  return b.join('');
+}
+
+function sortHex(v: string | null): string {
+  return v && /^0x[0-9a-f]{1,16}$/.test(v) ? v.slice(2).padStart(16, '0') : '';
+}
+
+function processTable(report: Report): string {
+  const tree = processTree(report.processes);
+  const byVa = new Set<string>();
+  const rows = tree
+    .map(({ process: p, depth }, order) => {
+      const id = rowId(p.eprocess.va);
+      const idAttr = byVa.has(id) ? '' : ` id="${a(id)}"`;
+      byVa.add(id);
+      const cls = [p.unlinked ? 'r-unlinked' : '', p.isolation?.verdict === 'exposed' ? 'r-exposed' : '', p.secure ? 'r-secure' : '', p.terminated ? 'r-terminated' : '']
+        .filter(Boolean)
+        .join(' ');
+      const iso = p.isolation;
+      const nameTitle = p.name.rawHex ? ` title="${a(`raw bytes: ${p.name.rawHex}`)}"` : '';
+      return (
+        `<tr${idAttr} data-order="${order}"${cls ? ` class="${cls}"` : ''}>` +
+        `<td class="num" data-v="${p.pid}">${p.pid}</td>` +
+        `<td class="num" data-v="${p.ppid}">${p.ppid}</td>` +
+        `<td class="name d${Math.min(depth, 8)}" data-v="${a(p.name.text.toLowerCase())}"><span${nameTitle}>${h(p.name.text)}</span>${badges(p)}</td>` +
+        `<td data-v="${a(p.protection.raw ? p.protection.text : '')}">${p.protection.raw ? h(p.protection.text) : ''}</td>` +
+        `<td data-v="${a(p.trustlet ? `${p.trustlet.id ?? ''} ${p.trustlet.name ?? ''}` : '')}">${p.trustlet ? h(`${p.trustlet.id ?? '?'} ${p.trustlet.name ?? ''}`.trim()) : ''}</td>` +
+        `<td data-v="${a(iso ? iso.verdict : '')}">${iso ? `${h(iso.verdict)} <span class="muted">${iso.pagesReadable}/${iso.pagesMapped}</span>` : ''}</td>` +
+        `<td data-v="${a(p.createTime ?? '')}" class="mono">${p.createTime ? h(p.createTime.replace('T', ' ').replace(/Z$/, '')) : ''}</td>` +
+        `<td data-v="${a(p.exitTime ?? '')}" class="mono">${p.exitTime ? h(p.exitTime.replace('T', ' ').replace(/Z$/, '')) : ''}</td>` +
+        `<td class="num" data-v="${p.sessionId ?? -1}">${p.sessionId ?? ''}</td>` +
+        `<td data-v="${a(p.sources.join(','))}">${h(p.sources.join(', '))}</td>` +
+        `<td class="mono" data-v="${a(sortHex(p.eprocess.va))}">${h(p.eprocess.va)}</td>` +
+        `<td class="mono" data-v="${a(sortHex(p.eprocess.pa))}">${h(p.eprocess.pa ?? '')}</td>` +
+        `<td class="path" data-v="${a((p.imagePath?.text ?? '').toLowerCase())}">${p.imagePath ? h(p.imagePath.text) : p.unreadableFields?.includes('imagePath') ? '<span class="muted">unreadable</span>' : ''}</td>` +
+        `</tr>`
+      );
+    })
+    .join('\n');
+  const cols: [string, 'num' | 'text', boolean][] = [
+    ['PID', 'num', true],
+    ['PPID', 'num', true],
+    ['Name', 'text', false],
+    ['Protection', 'text', false],
+    ['Trustlet', 'text', false],
+    ['Isolation (readable/mapped)', 'text', false],
+    ['Created (UTC)', 'text', false],
+    ['Exited (UTC)', 'text', false],
+    ['Session', 'num', true],
+    ['Seen by', 'text', false],
+    ['EPROCESS VA', 'text', false],
+    ['EPROCESS PA', 'text', false],
+    ['Image path', 'text', false],
+  ];
+  const head = cols.map(([t, type, num]) => `<th data-type="${type}"${num ? ' class="num"' : ''}><button type="button">${h(t)}</button></th>`).join('');
+  return (
+    `<div class="controls"><label for="filter">Filter</label><input id="filter" type="search" placeholder="name, PID, path, badge (e.g. lsaiso, secure, unlinked)" autocomplete="off">` +
+    `<button id="tree-order" type="button">Tree order</button><span id="shown" class="muted">${report.processes.length} of ${report.processes.length} processes</span></div>` +
+    `<div class="scroll"><table class="data" id="proc"><thead><tr>${head}</tr></thead>\n<tbody class="tree">\n${rows}\n</tbody></table></div>`
+  );
+}
+
+function classBar(c: IsolationCounts, label: string): string {
+  const width = 360;
+  const total = CLASS_ROWS.reduce((s, r) => s + c[r.key], 0);
+  let x = 0;
+  const rects = total
+    ? CLASS_ROWS.map((r) => {
+        const w = (c[r.key] / total) * width;
+        const rect = w > 0 ? `<rect x="${x.toFixed(2)}" y="0" width="${w.toFixed(2)}" height="18" fill="${CLASS_FILL[r.css]}"><title>${h(`${r.label}: ${c[r.key]} pages`)}</title></rect>` : '';
+        x += w;
+        return rect;
+      }).join('')
+    : `<text x="4" y="13" font-size="11" fill="#57606a">no mapped user pages</text>`;
+  return `<svg class="bar" role="img" aria-label="${a(label)}" width="${width}" height="18" viewBox="0 0 ${width} 18" xmlns="http://www.w3.org/2000/svg"><rect x="0" y="0" width="${width}" height="18" fill="#fff" stroke="#d0d7de"/>${rects}</svg>`;
+}
+
+function classTable(c: IsolationCounts, mapped: number): string {
+  const total = CLASS_ROWS.reduce((s, r) => s + c[r.key], 0);
+  return (
+    `<table class="small"><thead><tr><th>Page class</th><th>Pages</th><th>Share</th><th>Meaning</th></tr></thead><tbody>` +
+    CLASS_ROWS.map(
+      (r) =>
+        `<tr><td><span class="legend ${r.css}"></span>${h(r.label)}</td><td class="num">${c[r.key]}</td><td class="num">${total ? ((100 * c[r.key]) / total).toFixed(1) + '%' : '-'}</td><td class="muted">${h(r.meaning)}</td></tr>`,
+    ).join('') +
+    `<tr><td><b>Mapped</b></td><td class="num"><b>${mapped}</b></td><td></td><td class="muted">user-range pages the page tables map</td></tr></tbody></table>`
+  );
+}
+
+function trustletSection(report: Report): string {
+  const secure = report.processes.filter((p) => p.isolation !== undefined);
+  const items = secure.map((p) => {
+    const i = p.isolation!;
+    const title = `${p.name.text} (PID ${p.pid})${p.trustlet?.id !== null && p.trustlet?.id !== undefined ? ` - trustlet id ${p.trustlet.id}` : ''}`;
+    return (
+      `<article class="trustlet"><h3><a href="#${a(rowId(p.eprocess.va))}">${h(title)}</a> <span class="badge ${i.verdict === 'exposed' ? 'b-unlinked' : i.verdict === 'isolated' ? 'b-secure' : 'b-unknown'}">${h(i.verdict)}</span></h3>` +
+      `<p>${h(i.reason)}</p>` +
+      classBar(i, `Page classes of ${p.name.text}`) +
+      classTable(i, i.pagesMapped) +
+      kv([
+        ['EPROCESS', code(p.eprocess.va)],
+        ['Page-table pages absent', String(i.tablePagesAbsent)],
+        ['Walk complete', i.partial ? '<strong>no - partial (cap or missing table pages)</strong>' : 'yes'],
+        ['Readable samples', i.sampleReadable.length ? i.sampleReadable.map((x) => code(x)).join(' ') : null],
+      ]) +
+      `</article>`
+    );
+  });
+  const b = report.vsm.baseline;
+  items.push(
+    `<article class="trustlet"><h3>Baseline: ${b.processes} ordinary processes</h3><p class="muted">For comparison: if ordinary processes are unreadable too, the dump cannot show isolation.</p>` +
+      classBar(b, 'Page classes of ordinary processes') +
+      classTable(b, b.pagesMapped) +
+      `</article>`,
+  );
+  return `<section id="trustlets"><h2>Trustlets and secure processes: page classes</h2>${secure.length ? '' : '<p>No secure process was found.</p>'}${items.join('\n')}</section>`;
+}
+
+function findingEvidence(report: Report, f: Finding): string {
+  const { pid, eprocessVa, eprocessPa, address, pages, sampleAddresses, ...rest } = f.evidence;
+  const target = eprocessVa ? report.processes.find((p) => p.eprocess.va === eprocessVa) : undefined;
+  const pageText = pages
+    ? Object.entries(pages)
+        .map(([k, v]) => `${k.replace(/^pages/, '').replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase()} ${String(v)}`)
+        .join(', ')
+    : null;
+  return kv([
+    ['PID', pid !== undefined ? h(String(pid)) : null],
+    ['EPROCESS VA', eprocessVa ? (target ? `<a href="#${a(rowId(eprocessVa))}"><code>${h(eprocessVa)}</code></a>` : code(eprocessVa)) : null],
+    ['EPROCESS PA', code(eprocessPa)],
+    ['Address', code(address)],
+    ['Pages', pageText ? h(pageText) : null],
+    ['Sample addresses', sampleAddresses?.length ? sampleAddresses.map((x) => code(x)).join(' ') : null],
+    ...Object.entries(rest).map(([k, v]): [string, string] => [k, code(typeof v === 'string' ? v : JSON.stringify(v) ?? String(v))!]),
+  ]);
+}
+
+function findingsSection(report: Report): string {
+  if (!report.findings.length) return `<section id="findings"><h2>Findings</h2><p>No findings.</p></section>`;
+  const groups = [...SEVERITIES].sort((x, y) => severityRank(y) - severityRank(x));
+  const parts = groups.map((sev: Severity) => {
+    const fs = report.findings.filter((f) => f.severity === sev);
+    if (!fs.length) return '';
+    return (
+      `<h3>${h(sev[0].toUpperCase() + sev.slice(1))} (${fs.length})</h3>` +
+      fs
+        .map(
+          (f) =>
+            `<article class="finding f-${sev}"><p><span class="sev sev-${sev}">${h(sev)}</span> <strong>${h(f.title)}</strong> <code class="muted">${h(f.rule)}</code></p>` +
+            `<p>${h(f.message)}</p>${findingEvidence(report, f)}</article>`,
+        )
+        .join('\n')
+    );
+  });
+  return `<section id="findings"><h2>Findings by severity</h2>${parts.join('')}</section>`;
+}
+
+function partialBanner(report: Report): string {
+  const p = report.partial;
+  if (!p.partial) return '';
+  const items = [
+    ...p.reasons.map((r) => `<li>${h(r)}</li>`),
+    ...p.missingRanges.map((m) => `<li>Missing physical range <code>${h(m.start)}</code> + ${m.pages} pages (${formatBytes(m.pages * 4096)}): ${h(m.reason)}</li>`),
+    ...report.capsHit.map((c) => `<li>Cap hit: <code>${h(c.cap)}</code> (limit ${c.limit})</li>`),
+  ];
+  return `<section class="banner" id="partial" role="alert"><strong>Partial results.</strong> Some of memory or some structures were missing; lists and counts below may be incomplete.<ul>${items.join('')}</ul></section>`;
+}
+
+function summarySection(report: Report): string {
+  const s = report.summary;
+  const v = report.vsm;
+  const counts: [string, number][] = [
+    ['processes', s.processes],
+    ['secure', s.secure],
+    ['trustlets', s.trustlets],
+    ['PP / PPL', s.protected],
+    ['terminated', s.terminated],
+    ['unlinked', s.unlinked],
+    ['findings', report.findings.length],
+  ];
+  const sevCounts = [...SEVERITIES]
+    .reverse()
+    .filter((x) => s.findings[x] > 0)
+    .map((x) => `<span class="sev sev-${x}">${s.findings[x]} ${h(x)}</span>`)
+    .join(' ');
+  return (
+    `<section id="summary"><h2>Executive summary</h2><div class="summary">` +
+    `<div><div id="verdict" class="verdict v-${htmlId(v.verdict)}"><small>VSM verdict</small>${h(VERDICT_TEXT[v.verdict] ?? v.verdict)}</div>` +
+    `<p><strong>${h(VERDICT_MEANING[v.verdict] ?? '')}</strong></p><p>${h(v.reason)}</p></div>` +
+    `<div><ul class="counts">${counts.map(([k, n]) => `<li><b>${n}</b>${h(k)}</li>`).join('')}</ul>` +
+    (sevCounts ? `<p>${sevCounts}</p>` : '') +
+    kv([
+      ['Credential Guard', v.posture.credentialGuard ? '<strong>running</strong>' : 'not running'],
+      ['Secure System', v.posture.secureSystemPresent ? 'present' : 'absent'],
+      ['Secure processes', String(v.posture.secureProcesses)],
+      ['Dump origin', h(v.posture.dumpOrigin)],
+    ]) +
+    (v.posture.evidence.length ? `<ul>${v.posture.evidence.map((x) => `<li>${h(x)}</li>`).join('')}</ul>` : '') +
+    `</div></div></section>`
+  );
+}
+
+function evidenceSection(report: Report): string {
+  const e = report.evidence;
+  const k = report.kernel;
+  return (
+    `<section id="evidence"><h2>Evidence</h2>` +
+    kv([
+      ['Path', code(e.path)],
+      ['File name', h(e.fileName)],
+      ['Size', `${h(e.size.toLocaleString('en-US'))} bytes (${h(formatBytes(e.size))})`],
+      ['SHA-256', e.sha256 ? `<code>${h(e.sha256)}</code> <span class="muted">computed ${fmtTime(e.sha256ComputedAt)}</span>` : '<span class="muted">not computed (--no-hash)</span>'],
+      ['Modified', fmtTime(e.mtime)],
+      ['Dump type', `${h(e.formatName)}${e.dumpType !== null ? ` <span class="muted">(DumpType ${e.dumpType})</span>` : ''}${e.partialByNature ? ' <span class="badge b-unknown">partial by nature</span>' : ''}`],
+      ['System time', fmtTime(e.systemTime)],
+      ['OS build', e.build !== null ? h(String(e.build)) : k.build !== null ? h(String(k.build)) : '<span class="muted">unknown</span>'],
+      ['Machine', e.machine !== null ? h(e.machine) : null],
+      ['Header comment', e.comment ? code(e.comment.text) : null],
+      ['Symbols', code(k.symbolsSource)],
+      ['Kernel PDB', k.pdb ? `<code>${h(k.pdb.name)}</code> ${h(k.pdb.guid)}-${h(String(k.pdb.age))}` : '<span class="muted">unknown</span>'],
+      ['Kernel base', code(k.base)],
+      ['DTB', code(k.dtb)],
+      ['PsActiveProcessHead', code(k.psActiveProcessHead)],
+      ['Kernel found by', h(k.discovery)],
+    ]) +
+    `</section>`
+  );
+}
+
+/** The report as one self-contained HTML page. */
+export function renderHtml(report: Report): string {
+  const r = report.run;
+  const tool = `${report.tool.name} ${report.tool.version}${report.tool.commit ? ` (${report.tool.commit})` : ''}`;
+  const csp = [
+    "default-src 'none'",
+    `script-src ${cspHash(JS)}`,
+    `style-src ${cspHash(CSS)}`,
+    'img-src data:',
+    "base-uri 'none'",
+    "form-action 'none'",
+  ].join('; ');
+  const title = `VSM report: ${report.evidence.fileName} - ${VERDICT_TEXT[report.vsm.verdict] ?? report.vsm.verdict}`;
+  const st = report.stats;
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${a(csp)}">
+<meta name="referrer" content="no-referrer">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="${a(tool)}">
+<title>${h(title)}</title>
+<link rel="icon" href="data:,">
+<style>${CSS}</style>
+</head>
+<body>
+<header class="top">
+<h1>VSM forensics report</h1>
+${kv([
+  ['Case', r.case !== undefined ? `<strong>${h(r.case)}</strong>` : '<span class="muted">not given (--case)</span>'],
+  ['Examiner', r.examiner !== undefined ? h(r.examiner) : '<span class="muted">not given (--examiner)</span>'],
+  ['Tool', h(tool)],
+  ['Command line', code(r.commandLine)],
+  ['Run', `${fmtTime(r.startedAt)} to ${fmtTime(r.finishedAt)} (${h(fmtDuration(r.durationMs))})`],
+  ['Analysis host', r.host !== undefined ? h(r.host) : null],
+])}
+</header>
+<main>
+${partialBanner(report)}
+${summarySection(report)}
+${evidenceSection(report)}
+${findingsSection(report)}
+${trustletSection(report)}
+<section id="processes"><h2>Processes (${report.processes.length})</h2>
+${processTable(report)}
+<p class="muted">Listed ${st.listed}, scanned ${st.scanned} (${st.scanHits} scan hits over ${st.pagesScanned} pages). Rows in tree order; click a column to sort.</p>
+</section>
+</main>
+<footer>Report schema ${h(report.schemaVersion)} &middot; generated by ${h(tool)} &middot; all times UTC &middot; strings from the evidence are shown as text, control characters as \\xNN</footer>
+<script>${JS}</script>
+</body>
+</html>
+`;
+}

@@ -1,0 +1,28 @@
+// The reports layer: one versioned model, four renderers, one validator. Pure functions of the
+// model (report → string); the command writes the strings where the user asked.
+//
+//   const report = buildReport(analysis, runInfo, evidenceInfo);   // model.ts: Report, RunInfo, EvidenceInfo
+//   validateReport(report)          → { valid, errors[] }  ajv (draft 2020-12) against schema/report.schema.json
+//   renderJson(report)              → the JSON report, 2-space indent, trailing newline (--json FILE|-)
+//   renderNdjson(report)            → ECS 9.4 events, one per line (--ndjson FILE|-): one `state` event per
+//                                     process, one `alert` per finding, one summary event; custom fields
+//                                     under `vsm.*`; @timestamp = the dump's system time (else run start);
+//                                     event.severity 1 info … 5 critical, event.risk_score 0/21/47/73/99
+//   renderHtml(report)              → one self-contained HTML page (--html FILE): inline CSS/JS pinned by a
+//                                     CSP, no network request, printable
+//   renderTerminal(report, { color }) → table + verdict for stdout; pass color only when stdout is a TTY
+//                                     and NO_COLOR is unset
+//   createProgress({ label })       → a stderr progress bar (TTY only); pass `bar.update` as the
+//                                     ProgressCallback of hashing/scanning passes, then `bar.done()`
+//
+// RunInfo times are ISO-8601 UTC strings chosen by the caller (buildReport reads no clock). EvidenceInfo
+// takes plain values (the command copies them from the opened Dump): this layer never reads memory.
+export { buildReport, summarize, SCHEMA_VERSION, DEFAULT_TOOL } from './model.ts';
+export type { Report, RunInfo, EvidenceInfo, ToolInfo, ReportSummary, ReportEvidence } from './model.ts';
+export { renderJson } from './json.ts';
+export { renderNdjson, ndjsonEvents, entityId, ECS_VERSION } from './ndjson.ts';
+export { renderHtml } from './html.ts';
+export { renderTerminal, type TerminalOptions } from './terminal.ts';
+export { validateReport, reportSchema, type ValidationResult } from './validate.ts';
+export { createProgress, type ProgressCallback, type ProgressBar, type ProgressOptions } from './progress.ts';
+export * as sanitize from './sanitize.ts';

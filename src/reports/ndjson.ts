@@ -1,0 +1,308 @@
+// ECS events for a SIEM, one JSON object per line: one `state` event per process, one `alert`
+// per finding, one summary event last. Fields ECS defines keep their ECS names and types; every
+// field we invent lives under the custom `vsm.*` namespace (lower-case snake_case).
+import { createHash } from 'node:crypto';
+import type { Finding, ProcessRecord, Severity } from '../vsm/types.ts';
+import type { Report } from './model.ts';
+import { jsonStringify } from './sanitize.ts';
+import { parentIndexes } from './tree.ts';
+
+/** The ECS version the events follow (test/data/ecs_flat.json holds its field list). */
+export const ECS_VERSION = '9.4.0';
+
+/** event.severity: ordinal, higher is worse. */
+export const ECS_SEVERITY: Readonly<Record<Severity, number>> = { info: 1, low: 2, medium: 3, high: 4, critical: 5 };
+/** event.risk_score on Elastic Security's 0-100 rule scale. */
+export const ECS_RISK: Readonly<Record<Severity, number>> = { info: 0, low: 21, medium: 47, high: 73, critical: 99 };
+
+type Json = string | number | boolean | null | Json[] | { [k: string]: Json | undefined };
+type Doc = { [k: string]: Json | undefined };
+
+function sha256Hex(s: string): string {
+  return createHash('sha256').update(s).digest('hex');
+}
+
+/** What identifies the evidence across runs: its SHA-256, or (with --no-hash) its name, size and system time. */
+function evidenceKey(r: Report): string {
+  return r.evidence.sha256 ?? `${r.evidence.fileName}:${r.evidence.size}:${r.evidence.systemTime ?? ''}`;
+}
+
+/** process.entity_id: stable across runs on the same evidence, distinct across PID reuse. */
+export function entityId(r: Report, p: Pick<ProcessRecord, 'eprocess' | 'createTime'>): string {
+  return sha256Hex(`${evidenceKey(r)}|${p.eprocess.va}|${p.createTime ?? ''}`).slice(0, 32);
+}
+
+function eventId(r: Report, ...parts: (string | number)[]): string {
+  return sha256Hex([evidenceKey(r), ...parts].join('|')).slice(0, 32);
+}
+
+/** Drops undefined and null members and empty objects, so absent facts are absent fields. */
+function prune(v: Json | undefined): Json | undefined {
+  if (v === null || v === undefined) return undefined;
+  if (Array.isArray(v)) return v.map(prune).filter((x): x is Json => x !== undefined);
+  if (typeof v === 'object') {
+    const out: Doc = {};
+    for (const [k, x] of Object.entries(v)) {
+      const y = prune(x);
+      if (y !== undefined) out[k] = y;
+    }
+    return Object.keys(out).length ? out : undefined;
+  }
+  return v;
+}
+
+function snake(key: string): string {
+  const s = key
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .toLowerCase()
+    .replace(/[^a-z0-9_]+/g, '_')
+    .replace(/^_+|_+$/g, '');
+  return s || 'field';
+}
+
+/** Free-form finding evidence under vsm.evidence.*: keys snake_cased, depth bounded. */
+function customTree(v: unknown, depth = 0): Json | undefined {
+  if (v === null || v === undefined) return undefined;
+  if (typeof v === 'string' || typeof v === 'boolean') return v;
+  if (typeof v === 'number') return Number.isFinite(v) ? v : String(v);
+  if (typeof v === 'bigint') return '0x' + v.toString(16);
+  if (depth >= 4) return JSON.stringify(v) ?? undefined;
+  if (Array.isArray(v)) return v.map((x) => customTree(x, depth + 1) ?? null);
+  if (typeof v === 'object') {
+    const out: Doc = {};
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) out[snake(k)] = customTree(x, depth + 1);
+    return out;
+  }
+  return String(v);
+}
+
+function pageCounts(c: Partial<Record<'pagesMapped' | 'pagesNotResident' | 'pagesAbsent' | 'pagesUnreadable' | 'pagesReadable', number>>): Doc {
+  return { mapped: c.pagesMapped, not_resident: c.pagesNotResident, absent: c.pagesAbsent, unreadable: c.pagesUnreadable, readable: c.pagesReadable };
+}
+
+function common(r: Report, at: string): Doc {
+  const e = r.evidence;
+  const build = e.build ?? r.kernel.build;
+  return {
+    '@timestamp': at,
+    ecs: { version: ECS_VERSION },
+    agent: { type: r.tool.name, name: r.tool.name, version: r.tool.version },
+    host: {
+      architecture: e.machine === 'AMD64' ? 'x86_64' : undefined,
+      os: {
+        type: 'windows',
+        family: 'windows',
+        platform: 'windows',
+        name: 'Windows',
+        // Every Windows 10/11/Server 2016+ kernel reports version 10.0; the build tells them apart.
+        kernel: build !== null && build >= 10240 ? `10.0.${build}` : undefined,
+      },
+    },
+    file: {
+      path: e.path,
+      name: e.fileName,
+      size: e.size,
+      mtime: e.mtime,
+      hash: { sha256: e.sha256 },
+    },
+  };
+}
+
+function vsmCommon(r: Report, timestampSource: string): Doc {
+  return {
+    schema_version: r.schemaVersion,
+    timestamp_source: timestampSource,
+    case: { id: r.run.case },
+    examiner: r.run.examiner,
+    verdict: r.vsm.verdict,
+    partial: r.partial.partial,
+    evidence_format: r.evidence.format,
+    dump_type: r.evidence.dumpType,
+  };
+}
+
+function processEvent(r: Report, p: ProcessRecord, parent: ProcessRecord | undefined, base: Doc, vsmBase: Doc): Doc {
+  const iso = p.isolation;
+  const flags = [p.secure ? 'secure' : '', p.protection.raw ? p.protection.text : '', p.terminated ? 'terminated' : '', p.unlinked ? 'unlinked' : ''].filter(Boolean);
+  return {
+    ...base,
+    event: {
+      kind: 'state',
+      category: ['process'],
+      type: ['info'],
+      module: 'vsm_forensics',
+      dataset: 'vsm_forensics.process',
+      created: r.run.finishedAt,
+      id: eventId(r, 'process', p.eprocess.va),
+    },
+    message: `${p.name.text} (PID ${p.pid}, PPID ${p.ppid})${flags.length ? ' ' + flags.join(', ') : ''}`,
+    process: {
+      pid: p.pid,
+      name: p.name.text,
+      executable: p.imagePath?.text,
+      start: p.createTime,
+      end: p.exitTime,
+      entity_id: entityId(r, p),
+      parent: { pid: p.ppid, entity_id: parent ? entityId(r, parent) : undefined, name: parent?.name.text },
+    },
+    vsm: {
+      ...vsmBase,
+      secure: p.secure,
+      trustlet: p.trustlet ? { id: p.trustlet.id, name: p.trustlet.name } : undefined,
+      protection: { raw: p.protection.raw, type: p.protection.type, signer: p.protection.signer, audit: p.protection.audit, level: p.protection.text },
+      isolation: iso
+        ? {
+            verdict: iso.verdict,
+            reason: iso.reason,
+            pages: pageCounts(iso),
+            sample_readable: [...iso.sampleReadable],
+            partial: iso.partial,
+            table_pages_absent: iso.tablePagesAbsent,
+          }
+        : undefined,
+      eprocess: { va: p.eprocess.va, pa: p.eprocess.pa },
+      dtb: p.dtb,
+      peb: p.peb,
+      session_id: p.sessionId,
+      wow64: p.wow64,
+      sources: [...p.sources],
+      terminated: p.terminated,
+      unlinked: p.unlinked,
+      unreadable_fields: p.unreadableFields ? [...p.unreadableFields] : undefined,
+      name_raw_hex: p.name.rawHex,
+      executable_raw_hex: p.imagePath?.rawHex,
+    },
+  };
+}
+
+/** The process a finding points at: by EPROCESS address first, then by PID when unambiguous. */
+function findingProcess(r: Report, f: Finding): ProcessRecord | undefined {
+  const va = f.evidence.eprocessVa;
+  if (va) {
+    const byVa = r.processes.find((p) => p.eprocess.va === va);
+    if (byVa) return byVa;
+  }
+  if (f.evidence.pid !== undefined) {
+    const byPid = r.processes.filter((p) => p.pid === f.evidence.pid);
+    if (byPid.length === 1) return byPid[0];
+  }
+  return undefined;
+}
+
+function findingEvent(r: Report, f: Finding, index: number, base: Doc, vsmBase: Doc): Doc {
+  const p = findingProcess(r, f);
+  const { pid, eprocessVa, eprocessPa, address, pages, sampleAddresses, ...rest } = f.evidence;
+  return {
+    ...base,
+    event: {
+      kind: 'alert',
+      category: [f.evidence.pid !== undefined || eprocessVa ? 'process' : 'host'],
+      type: ['info'],
+      module: 'vsm_forensics',
+      dataset: 'vsm_forensics.finding',
+      created: r.run.finishedAt,
+      severity: ECS_SEVERITY[f.severity],
+      risk_score: ECS_RISK[f.severity],
+      id: eventId(r, 'finding', index, f.rule, eprocessVa ?? pid ?? ''),
+    },
+    rule: { id: f.rule, name: f.rule, description: f.title, ruleset: r.tool.name, category: f.rule.split('.')[0] },
+    message: f.message,
+    process: p ? { pid: p.pid, name: p.name.text, executable: p.imagePath?.text, entity_id: entityId(r, p), parent: { pid: p.ppid } } : pid !== undefined ? { pid } : undefined,
+    vsm: {
+      ...vsmBase,
+      finding: { severity: f.severity, title: f.title },
+      evidence: {
+        pid,
+        eprocess_va: eprocessVa,
+        eprocess_pa: eprocessPa,
+        address,
+        pages: pages ? pageCounts(pages) : undefined,
+        sample_addresses: sampleAddresses ? [...sampleAddresses] : undefined,
+        ...(customTree(rest) as Doc | undefined),
+      },
+    },
+  };
+}
+
+function summaryEvent(r: Report, base: Doc, vsmBase: Doc): Doc {
+  const s = r.summary;
+  const k = r.kernel;
+  return {
+    ...base,
+    event: {
+      kind: 'event',
+      category: ['host'],
+      type: ['info'],
+      action: 'vsm-analysis',
+      outcome: 'success',
+      module: 'vsm_forensics',
+      dataset: 'vsm_forensics.summary',
+      created: r.run.finishedAt,
+      start: r.run.startedAt,
+      end: r.run.finishedAt,
+      duration: Math.round(r.run.durationMs * 1e6),
+      id: eventId(r, 'summary'),
+    },
+    message:
+      `VSM verdict: ${r.vsm.verdict}. ${r.vsm.reason} ` +
+      `${s.processes} processes, ${s.secure} secure, ${s.protected} protected, ${s.unlinked} unlinked; ` +
+      `${r.findings.length} findings${s.highestSeverity ? ` (highest ${s.highestSeverity})` : ''}` +
+      (r.partial.partial ? '; results are partial.' : '.'),
+    vsm: {
+      ...vsmBase,
+      verdict_reason: r.vsm.reason,
+      posture: {
+        secure_processes: r.vsm.posture.secureProcesses,
+        secure_system_present: r.vsm.posture.secureSystemPresent,
+        credential_guard: r.vsm.posture.credentialGuard,
+        dump_origin: r.vsm.posture.dumpOrigin,
+        evidence: [...r.vsm.posture.evidence],
+      },
+      baseline: { ...pageCounts(r.vsm.baseline), processes: r.vsm.baseline.processes },
+      counts: {
+        processes: s.processes,
+        secure: s.secure,
+        trustlets: s.trustlets,
+        protected: s.protected,
+        terminated: s.terminated,
+        unlinked: s.unlinked,
+        findings: { ...s.findings },
+      },
+      highest_severity: s.highestSeverity,
+      partial_reasons: [...r.partial.reasons],
+      missing_ranges: r.partial.missingRanges.map((m) => ({ start: m.start, pages: m.pages, reason: m.reason })),
+      caps_hit: r.capsHit.map((c) => ({ cap: c.cap, limit: c.limit })),
+      stats: { listed: r.stats.listed, scanned: r.stats.scanned, scan_hits: r.stats.scanHits, pages_scanned: r.stats.pagesScanned },
+      kernel: {
+        base: k.base,
+        build: k.build,
+        dtb: k.dtb,
+        symbols_source: k.symbolsSource,
+        discovery: k.discovery,
+        pdb: k.pdb ? { name: k.pdb.name, guid: k.pdb.guid, age: k.pdb.age } : undefined,
+      },
+      run: { command_line: r.run.commandLine, host: r.run.host, tool_commit: r.tool.commit },
+    },
+  };
+}
+
+/** The events as objects (nested, nulls dropped), in output order. */
+export function ndjsonEvents(report: Report): Record<string, unknown>[] {
+  const at = report.evidence.systemTime ?? report.run.startedAt;
+  const base = common(report, at);
+  const parents = parentIndexes(report.processes);
+  const vsmBase = vsmCommon(report, report.evidence.systemTime ? 'dump-system-time' : 'run-start');
+  const events: Doc[] = [
+    ...report.processes.map((p, i) => processEvent(report, p, parents[i] >= 0 ? report.processes[parents[i]] : undefined, base, vsmBase)),
+    ...report.findings.map((f, i) => findingEvent(report, f, i, base, vsmBase)),
+    summaryEvent(report, base, vsmBase),
+  ];
+  return events.map((e) => (prune(e) ?? {}) as Record<string, unknown>);
+}
+
+/** One ECS event per line, each line valid JSON in valid UTF-8, with a trailing newline. */
+export function renderNdjson(report: Report): string {
+  return ndjsonEvents(report)
+    .map((e) => jsonStringify(e))
+    .join('\n') + '\n';
+}

@@ -1,0 +1,171 @@
+// The terminal view: header, partial banner, an aligned process table (tree order), findings and
+// the verdict last, where the eye lands. Colour only when the caller asks (TTY and no NO_COLOR);
+// every string from the evidence goes through terminalText, so no control character reaches the tty.
+import type { ProcessRecord, Severity, VsmVerdict } from '../vsm/types.ts';
+import { severityRank, type Report } from './model.ts';
+import { displayWidth, terminalText } from './sanitize.ts';
+import { processTree } from './tree.ts';
+
+export interface TerminalOptions {
+  /** Emit SGR colour codes (the caller decides: stdout is a TTY and NO_COLOR is unset). */
+  readonly color?: boolean;
+  /** Widest process name shown before truncation (display columns). */
+  readonly nameWidth?: number;
+}
+
+type Style = 'bold' | 'dim' | 'red' | 'green' | 'yellow' | 'cyan' | 'magenta' | 'inverse';
+const SGR: Record<Style, string> = { bold: '1', dim: '2', red: '31', green: '32', yellow: '33', cyan: '36', magenta: '35', inverse: '7' };
+
+const VERDICT_STYLE: Record<VsmVerdict, Style[]> = {
+  isolated: ['bold', 'green'],
+  exposed: ['bold', 'red'],
+  indeterminate: ['bold', 'yellow'],
+  'not-running': ['bold', 'dim'],
+};
+const SEVERITY_STYLE: Record<Severity, Style[]> = { info: ['dim'], low: ['cyan'], medium: ['yellow'], high: ['red'], critical: ['bold', 'red'] };
+
+/** Shortens to `width` display columns (… marks the cut). */
+function fit(s: string, width: number): string {
+  if (displayWidth(s) <= width) return s;
+  let out = '';
+  for (const ch of s) {
+    if (displayWidth(out + ch) > width - 1) break;
+    out += ch;
+  }
+  return out + '…';
+}
+
+function pad(s: string, width: number, right = false): string {
+  const gap = ' '.repeat(Math.max(0, width - displayWidth(s)));
+  return right ? gap + s : s + gap;
+}
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${n} B` : `${v.toFixed(1)} ${units[u]}`;
+}
+
+/** '2024-03-14 07:58:12' from an ISO-8601 UTC string ('' for null). */
+function shortTime(t: string | null): string {
+  return t ? t.replace('T', ' ').replace(/(\.\d+)?Z$/, '') : '';
+}
+
+function flags(p: ProcessRecord): string[] {
+  const f: string[] = [];
+  if (p.secure) f.push('secure');
+  if (p.protection.type === 'ProtectedLight') f.push('PPL');
+  else if (p.protection.raw !== 0) f.push('PP');
+  if (p.unlinked) f.push('unlinked');
+  if (p.terminated) f.push('exited');
+  if (p.wow64) f.push('wow64');
+  if (p.secure === null) f.push('secure?');
+  return f;
+}
+
+function isolationCell(p: ProcessRecord): string {
+  const i = p.isolation;
+  if (!i) return '';
+  return `${i.verdict} ${i.pagesReadable}/${i.pagesMapped}${i.partial ? ' (partial)' : ''}`;
+}
+
+export function renderTerminal(report: Report, options: TerminalOptions = {}): string {
+  const color = options.color === true;
+  const paint = (s: string, styles: Style[]) => (color && styles.length ? `\x1b[${styles.map((x) => SGR[x]).join(';')}m${s}\x1b[0m` : s);
+  const t = terminalText;
+  const e = report.evidence;
+  const out: string[] = [];
+
+  // Header: what was analysed, by what.
+  out.push(
+    paint(`${t(report.tool.name)} ${t(report.tool.version)}`, ['bold']) +
+      `  ${t(e.fileName)}  ${t(e.formatName)}  ${formatBytes(e.size)}` +
+      (e.build !== null ? `  build ${e.build}` : ''),
+  );
+  out.push(
+    `sha256 ${e.sha256 ?? '(not computed)'}  system time ${e.systemTime ? shortTime(e.systemTime) + ' UTC' : 'unknown'}  symbols ${t(report.kernel.symbolsSource)}`,
+  );
+  if (report.run.case || report.run.examiner) out.push(`case ${t(report.run.case ?? '-')}  examiner ${t(report.run.examiner ?? '-')}`);
+  out.push('');
+
+  if (report.partial.partial) {
+    out.push(paint('!! PARTIAL RESULTS: some of memory or some structures were missing', ['bold', 'yellow']));
+    for (const r of report.partial.reasons) out.push(paint(`   - ${t(r)}`, ['yellow']));
+    for (const m of report.partial.missingRanges) out.push(paint(`   - missing ${m.start} +${m.pages} pages: ${t(m.reason)}`, ['yellow']));
+    for (const c of report.capsHit) out.push(paint(`   - cap hit: ${t(c.cap)} (limit ${c.limit})`, ['yellow']));
+    out.push('');
+  }
+
+  // Process table in tree order; names indented by depth.
+  const nameWidth = options.nameWidth ?? 30;
+  const rows = processTree(report.processes).map(({ process: p, depth }) => ({
+    p,
+    cells: [
+      String(p.pid),
+      String(p.ppid),
+      fit('  '.repeat(Math.min(depth, 8)) + t(p.name.text), nameWidth),
+      flags(p).join(','),
+      p.protection.raw ? t(p.protection.text.replace(/^PsProtectedSigner/, '')) : '',
+      p.trustlet ? `${p.trustlet.id ?? '?'} ${t(p.trustlet.name ?? '')}`.trim() : '',
+      isolationCell(p),
+      shortTime(p.createTime),
+      shortTime(p.exitTime),
+      p.eprocess.va,
+    ],
+  }));
+  const head = ['PID', 'PPID', 'NAME', 'FLAGS', 'PROTECTION', 'TRUSTLET', 'ISOLATION (readable/mapped)', 'CREATED (UTC)', 'EXITED (UTC)', 'EPROCESS'];
+  const numeric = [true, true];
+  const widths = head.map((h, i) => Math.max(displayWidth(h), ...rows.map((r) => displayWidth(r.cells[i]))));
+  // Drop columns that are empty on every row (e.g. EXITED on a clean list) to keep lines short.
+  const keep = head.map((_, i) => i < 3 || rows.some((r) => r.cells[i] !== ''));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (keep[i] ? pad(c, widths[i], numeric[i] === true) : null))
+      .filter((c): c is string => c !== null)
+      .join('  ')
+      .trimEnd();
+  out.push(paint(line(head), ['bold']));
+  for (const r of rows) {
+    const s = line(r.cells);
+    const style: Style[] = r.p.unlinked ? ['red'] : r.p.isolation?.verdict === 'exposed' ? ['bold', 'red'] : r.p.secure ? ['cyan'] : r.p.terminated ? ['dim'] : [];
+    out.push(paint(s, style));
+  }
+  const s = report.summary;
+  out.push(
+    paint(
+      `${s.processes} processes: ${s.secure} secure, ${s.protected} protected, ${s.terminated} exited, ${s.unlinked} unlinked` +
+        ` (list ${report.stats.listed}, scan ${report.stats.scanned})`,
+      ['dim'],
+    ),
+  );
+  out.push('');
+
+  // Findings, worst first.
+  if (report.findings.length) {
+    out.push(paint(`Findings (${report.findings.length})`, ['bold']));
+    const sorted = [...report.findings].sort((a, b) => severityRank(b.severity) - severityRank(a.severity));
+    const sevWidth = Math.max(...sorted.map((f) => f.severity.length));
+    for (const f of sorted) {
+      const ev = f.evidence;
+      const where = [ev.pid !== undefined ? `PID ${ev.pid}` : '', ev.eprocessVa ? `EPROCESS ${ev.eprocessVa}` : '', ev.pages?.pagesReadable !== undefined ? `${ev.pages.pagesReadable} readable pages` : '']
+        .filter(Boolean)
+        .join(', ');
+      out.push(`  ${paint(pad(f.severity.toUpperCase(), sevWidth), SEVERITY_STYLE[f.severity])}  ${t(f.rule)}  ${t(f.message)}${where ? paint(`  [${where}]`, ['dim']) : ''}`);
+    }
+    out.push('');
+  }
+
+  out.push(paint(`VSM verdict: ${report.vsm.verdict.toUpperCase()}`, VERDICT_STYLE[report.vsm.verdict]) + ` - ${t(report.vsm.reason)}`);
+  const posture = report.vsm.posture;
+  out.push(
+    `Credential Guard ${posture.credentialGuard ? 'running' : 'not running'}; Secure System ${posture.secureSystemPresent ? 'present' : 'absent'}; ` +
+      `${posture.secureProcesses} secure processes; dump origin ${t(posture.dumpOrigin)}` +
+      (report.partial.partial ? paint('  (partial results)', ['yellow']) : ''),
+  );
+  return out.join('\n') + '\n';
+}
