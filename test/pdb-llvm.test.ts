@@ -53,45 +53,45 @@ const PTR_MODE: Record<string, number> = { pointer: 0, ref: 1, 'rvalue ref': 4 }
 const isUdt = (t: LlvmType) => ['LF_STRUCTURE', 'LF_CLASS', 'LF_UNION', 'LF_INTERFACE'].includes(t.leaf);
 
 test('identity: GUID and age equal llvm-pdbutil, and the PE RSDS (via llvm-readobj and our PE reader) names them', (t) => {
-  t.is(guidDashed(pdb.guid), llvm.guid);
-  t.is(pdb.age, llvm.age);
-  t.is(pdb.info.age, llvm.age);
+  t.is<unknown, unknown>(guidDashed(pdb.guid), llvm.guid);
+  t.is<unknown, unknown>(pdb.age, llvm.age);
+  t.is<unknown, unknown>(pdb.info.age, llvm.age);
   const readobj = parseReadobjCodeView(readFileSync(join(DIR, 'ntoskrnl.readobj.txt'), 'utf8'))!;
   const pe = readPeDebugInfo(readFileSync(EXE));
-  t.is(pe.codeView!.guid, guidToString(readobj.guidBytes));
-  t.is(pe.codeView!.guid, pdb.guid);
-  t.is(pe.codeView!.age, readobj.age);
-  t.is(pe.codeView!.age, pdb.age);
-  t.is(pe.codeView!.pdbName, 'ntkrnlmp.pdb');
-  t.is(pdb.machine, 0x8664);
+  t.is<unknown, unknown>(pe.codeView!.guid, guidToString(readobj.guidBytes));
+  t.is<unknown, unknown>(pe.codeView!.guid, pdb.guid);
+  t.is<unknown, unknown>(pe.codeView!.age, readobj.age);
+  t.is<unknown, unknown>(pe.codeView!.age, pdb.age);
+  t.is<unknown, unknown>(pe.codeView!.pdbName, 'ntkrnlmp.pdb');
+  t.is<unknown, unknown>(pdb.machine, 0x8664);
 });
 
 test('every TPI record decodes to what llvm-pdbutil says', (t) => {
-  t.is(pdb.tpi.count, llvm.shownRecords);
-  t.is(llvm.types.size, llvm.shownRecords);
-  t.is(pdb.tpi.stats.bad, 0);
-  t.is(pdb.tpi.stats.stoppedFieldLists, 0);
+  t.is<unknown, unknown>(pdb.tpi.count, llvm.shownRecords);
+  t.is<unknown, unknown>(llvm.types.size, llvm.shownRecords);
+  t.is<unknown, unknown>(pdb.tpi.stats.bad, 0);
+  t.is<unknown, unknown>(pdb.tpi.stats.stoppedFieldLists, 0);
   let compared = 0;
   for (const [ti, lt] of llvm.types) {
     const r = pdb.tpi.get(ti)!;
     const want = KIND[lt.leaf] ?? 'other';
-    t.is(r.kind, want, `0x${ti.toString(16)} ${lt.leaf}`);
+    t.is<unknown, unknown>(r.kind, want, `0x${ti.toString(16)} ${lt.leaf}`);
     switch (r.kind) {
       case 'struct':
       case 'class':
       case 'union':
       case 'interface':
-        t.is(r.name, lt.name);
-        t.is(r.uniqueName, lt.uniqueName);
-        t.is(r.forwardRef, lt.forwardRef);
-        t.is(r.size, lt.sizeof);
-        t.is(r.fieldList, lt.fieldList);
+        t.is<unknown, unknown>(r.name, lt.name);
+        t.is<unknown, unknown>(r.uniqueName, lt.uniqueName);
+        t.is<unknown, unknown>(r.forwardRef, lt.forwardRef);
+        t.is<unknown, unknown>(r.size, lt.sizeof);
+        t.is<unknown, unknown>(r.fieldList, lt.fieldList);
         break;
       case 'enum':
-        t.is(r.name, lt.name);
-        t.is(r.fieldList, lt.fieldList);
-        t.is(r.underlying, lt.underlying);
-        t.is(r.forwardRef, lt.forwardRef ?? false);
+        t.is<unknown, unknown>(r.name, lt.name);
+        t.is<unknown, unknown>(r.fieldList, lt.fieldList);
+        t.is<unknown, unknown>(r.underlying, lt.underlying);
+        t.is<unknown, unknown>(r.forwardRef, lt.forwardRef ?? false);
         break;
       case 'bitfield':
         t.deepEqual([r.type, r.position, r.length], [lt.type, lt.bitOffset, lt.bits]);
@@ -111,21 +111,21 @@ test('every TPI record decodes to what llvm-pdbutil says', (t) => {
         t.deepEqual([r.returnType, r.paramCount, r.argList], [lt.returnType, lt.argCount, lt.paramList]);
         break;
       case 'fieldlist': {
-        t.is(r.fields.length, lt.members!.length, `field list 0x${ti.toString(16)}`);
+        t.is<unknown, unknown>(r.fields.length, lt.members!.length, `field list 0x${ti.toString(16)}`);
         r.fields.forEach((f, i) => {
           const m = lt.members![i];
-          t.is(f.kind, FIELD_KIND[m.leaf], `0x${ti.toString(16)}[${i}]`);
+          t.is<unknown, unknown>(f.kind, FIELD_KIND[m.leaf], `0x${ti.toString(16)}[${i}]`);
           if (f.kind === 'member') t.deepEqual([f.name, f.type, f.offset], [m.name, m.type, m.offset]);
           if (f.kind === 'enumerate') t.deepEqual([f.name, BigInt.asUintN(64, BigInt(f.value))], [m.name, m.value]);
-          if (f.kind === 'nesttype') t.is(f.type, m.type);
-          if (f.kind === 'index') t.is(f.continuation, m.continuation);
+          if (f.kind === 'nesttype') t.is<unknown, unknown>(f.type, m.type);
+          if (f.kind === 'index') t.is<unknown, unknown>(f.continuation, m.continuation);
         });
         break;
       }
     }
     compared++;
   }
-  t.is(compared, pdb.tpi.count);
+  t.is<unknown, unknown>(compared, pdb.tpi.count);
   // The fixture exercises what the brief names: LF_NESTTYPE, LF_INDEX continuations, 64-bit enumerates.
   const leaves = [...llvm.types.values()].flatMap((x) => x.members ?? []).map((m) => m.leaf);
   t.true(leaves.includes('LF_NESTTYPE'));
@@ -136,16 +136,16 @@ test('every TPI record decodes to what llvm-pdbutil says', (t) => {
 test('every public symbol and its RVA equal llvm-pdbutil (segment:offset through its section headers)', (t) => {
   const ours = pdb.publics.publics;
   t.false(pdb.publics.truncated);
-  t.is(ours.length, llvm.publics.length);
+  t.is<unknown, unknown>(ours.length, llvm.publics.length);
   t.true(ours.length >= 20);
   const byName = new Map(ours.map((p) => [p.name, p]));
-  t.is(pdb.sections.length, llvm.sections.length);
+  t.is<unknown, unknown>(pdb.sections.length, llvm.sections.length);
   pdb.sections.forEach((s, i) => t.deepEqual([s.name, s.virtualAddress, s.virtualSize], [llvm.sections[i].name, llvm.sections[i].virtualAddress, llvm.sections[i].virtualSize]));
   for (const lp of llvm.publics) {
     const p = byName.get(lp.name);
     t.truthy(p, lp.name);
     t.deepEqual([p!.segment, p!.offset], [lp.segment, lp.offset], lp.name);
-    t.is(p!.rva, llvm.sections[lp.segment - 1].virtualAddress + lp.offset, lp.name);
+    t.is<unknown, unknown>(p!.rva, llvm.sections[lp.segment - 1].virtualAddress + lp.offset, lp.name);
   }
   // A public in the image's last section with data (Volatility's converter drops those).
   const last = Math.max(...llvm.publics.map((p) => p.segment));
@@ -162,20 +162,20 @@ test('the ISF holds every structure, field offset, bitfield, enum and public tha
     const name = lt.name!.includes('<unnamed-tag>') ? `__unnamed_${lt.ti.toString(16)}` : lt.name!;
     const ut = doc.user_types[name];
     t.truthy(ut, name);
-    t.is(ut.size, lt.sizeof, name);
-    t.is(ut.kind, lt.leaf === 'LF_UNION' ? 'union' : 'struct');
+    t.is<unknown, unknown>(ut.size, lt.sizeof, name);
+    t.is<unknown, unknown>(ut.kind, lt.leaf === 'LF_UNION' ? 'union' : 'struct');
     const members = llvmFields(llvm, lt.fieldList!).filter((m) => m.leaf === 'LF_MEMBER');
-    t.is(Object.keys(ut.fields).length, members.length, name);
+    t.is<unknown, unknown>(Object.keys(ut.fields).length, members.length, name);
     for (const m of members) {
       const f = ut.fields[m.name!];
       t.truthy(f, `${name}.${m.name}`);
-      t.is(f.offset, m.offset, `${name}.${m.name}`);
+      t.is<unknown, unknown>(f.offset, m.offset, `${name}.${m.name}`);
       const target = llvm.types.get(m.type!);
       if (target?.leaf === 'LF_BITFIELD') {
         t.deepEqual(f.type, { ...f.type, kind: 'bitfield', bit_position: target.bitOffset, bit_length: target.bits }, `${name}.${m.name}`);
         bitfields++;
       } else if (target?.leaf === 'LF_ARRAY') {
-        t.is(types.sizeOf(f.type), target.size, `${name}.${m.name} array size`);
+        t.is<unknown, unknown>(types.sizeOf(f.type), target.size, `${name}.${m.name} array size`);
       }
       fields++;
     }
@@ -187,36 +187,36 @@ test('the ISF holds every structure, field offset, bitfield, enum and public tha
     const e = doc.enums[lt.name!];
     t.truthy(e, lt.name);
     const consts = llvmFields(llvm, lt.fieldList!);
-    t.is(Object.keys(e.constants).length, consts.length);
-    for (const c of consts) t.is(BigInt.asUintN(64, BigInt(e.constants[c.name!])), c.value, `${lt.name}.${c.name}`);
+    t.is<unknown, unknown>(Object.keys(e.constants).length, consts.length);
+    for (const c of consts) t.is<unknown, unknown>(BigInt.asUintN(64, BigInt(e.constants[c.name!])), c.value, `${lt.name}.${c.name}`);
   }
   for (const lp of llvm.publics) {
-    t.is(doc.symbols[stripSymbolName(lp.name)]?.address, llvm.sections[lp.segment - 1].virtualAddress + lp.offset, lp.name);
+    t.is<unknown, unknown>(doc.symbols[stripSymbolName(lp.name)]?.address, llvm.sections[lp.segment - 1].virtualAddress + lp.offset, lp.name);
   }
-  t.is(doc.metadata.windows?.pdb?.GUID, pdb.guid);
-  t.is(doc.metadata.windows?.pdb?.database, 'ntkrnlmp.pdb');
+  t.is<unknown, unknown>(doc.metadata.windows?.pdb?.GUID, pdb.guid);
+  t.is<unknown, unknown>(doc.metadata.windows?.pdb?.database, 'ntkrnlmp.pdb');
 });
 
 test('Microsoft-style layout: flattened flag unions, SecureState as a named unnamed union, anonymous unions resolved', (t) => {
   const types = new IsfTypes(pdbToIsf(pdb));
   const ep = llvm.types.get([...llvm.types.values()].find((x) => x.name === '_EPROCESS' && !x.forwardRef)!.fieldList!)!;
   const off = (n: string) => ep.members!.find((m) => m.name === n)!.offset;
-  t.is(types.field('_EPROCESS', 'UniqueProcessId')?.offset, off('UniqueProcessId'));
-  t.is(types.field('_EPROCESS', 'Flags3')?.offset, off('Flags3'));
+  t.is<unknown, unknown>(types.field('_EPROCESS', 'UniqueProcessId')?.offset, off('UniqueProcessId'));
+  t.is<unknown, unknown>(types.field('_EPROCESS', 'Flags3')?.offset, off('Flags3'));
   const sys = types.field('_EPROCESS', 'SystemProcess')!;
-  t.is(sys.offset, off('Flags3'));
-  t.is(sys.bitPosition, 12);
-  t.is(sys.bitLength, 1);
+  t.is<unknown, unknown>(sys.offset, off('Flags3'));
+  t.is<unknown, unknown>(sys.bitPosition, 12);
+  t.is<unknown, unknown>(sys.bitLength, 1);
   const secure = types.field('_EPROCESS', 'Pcb.SecureState.Flags.SecureProcess')!;
-  t.is(secure.offset, 264);
+  t.is<unknown, unknown>(secure.offset, 264);
   t.deepEqual([secure.bitPosition, secure.bitLength], [0, 1]);
-  t.is(types.field('_EPROCESS', 'Protection.Signer')?.bitPosition, 4);
+  t.is<unknown, unknown>(types.field('_EPROCESS', 'Protection.Signer')?.bitPosition, 4);
 });
 
 test('round trip: the ISF written to .json.xz/.json.gz/.json and read back gives the same layout as the PDB', (t) => {
   const direct = layoutFromPdbFile(PDB);
   const head = llvm.publics.find((p) => p.name === 'PsActiveProcessHead')!;
-  t.is(direct.symbols.PsActiveProcessHead, llvm.sections[head.segment - 1].virtualAddress + head.offset);
+  t.is<unknown, unknown>(direct.symbols.PsActiveProcessHead, llvm.sections[head.segment - 1].virtualAddress + head.offset);
   const doc = pdbToIsf(pdb);
   for (const ext of ['json.xz', 'json.gz', 'json']) {
     const path = join(TMP, `rt.${ext}`);
@@ -230,10 +230,10 @@ test('round trip: the ISF written to .json.xz/.json.gz/.json and read back gives
   // And the layout's offsets are LLVM's.
   const kp = [...llvm.types.values()].find((x) => x.name === '_KPROCESS' && !x.forwardRef)!;
   const kpFields = llvmFields(llvm, kp.fieldList!);
-  t.is(direct.fields['KPROCESS.DirectoryTableBase']?.offset, kpFields.find((m) => m.name === 'DirectoryTableBase')!.offset);
-  t.is(direct.fields['KPROCESS.SecureState']?.offset, kpFields.find((m) => m.name === 'SecureState')!.offset);
+  t.is<unknown, unknown>(direct.fields['KPROCESS.DirectoryTableBase']?.offset, kpFields.find((m) => m.name === 'DirectoryTableBase')!.offset);
+  t.is<unknown, unknown>(direct.fields['KPROCESS.SecureState']?.offset, kpFields.find((m) => m.name === 'SecureState')!.offset);
   const ep = [...llvm.types.values()].find((x) => x.name === '_EPROCESS' && !x.forwardRef)!;
-  t.is(direct.sizes._EPROCESS, ep.sizeof);
-  t.is(direct.fields['EPROCESS.UniqueProcessId']?.offset, llvmFields(llvm, ep.fieldList!).find((m) => m.name === 'UniqueProcessId')!.offset);
-  t.is(direct.fields['EPROCESS.ProcessExiting']?.bitPosition, 2);
+  t.is<unknown, unknown>(direct.sizes._EPROCESS, ep.sizeof);
+  t.is<unknown, unknown>(direct.fields['EPROCESS.UniqueProcessId']?.offset, llvmFields(llvm, ep.fieldList!).find((m) => m.name === 'UniqueProcessId')!.offset);
+  t.is<unknown, unknown>(direct.fields['EPROCESS.ProcessExiting']?.bitPosition, 2);
 });
