@@ -2,6 +2,8 @@
 import yargs, { type Argv } from 'yargs';
 import { ExitCode, VsmError } from './errors.ts';
 import { configureLog, type LogLevel } from './log.ts';
+import { withAnalyzeOptions } from './batch/cli-options.ts';
+import { withQueueOptions } from './batch/queue/cli-options.ts';
 
 type Handler = (argv: Record<string, unknown>) => Promise<number>;
 
@@ -87,6 +89,59 @@ export async function main(args: string[]): Promise<number> {
           .option('seed', { type: 'number', default: 1 })
           .option('o', { alias: 'output', type: 'string', demandOption: true, describe: 'Output dump path; ground truth goes beside it as .truth.json' }),
       wrap(lazy(() => import('./commands/synth.ts'))),
+    )
+    .command(
+      'batch <inputs..>',
+      'Analyze many dumps on this machine: a pool of workers, one result directory per evidence SHA-256, an index and combined NDJSON',
+      (y) =>
+        withAnalyzeOptions(
+          y
+            .positional('inputs', { type: 'string', array: true, demandOption: true, describe: 'Dump files and directories (walked; text files skipped)' })
+            .option('out', { alias: 'o', type: 'string', demandOption: true, describe: 'Output directory: DIR/<sha256>/, DIR/index.html, DIR/events.ndjson' })
+            .option('jobs', { alias: 'j', type: 'number', describe: 'Analyses at once (default: the number of cores)' })
+            .option('force', { type: 'boolean', default: false, describe: 'Analyze again even when a result exists' })
+            .option('fail-on', { type: 'string', choices: ['info', 'low', 'medium', 'high', 'critical'], describe: 'Exit 1 when any dump has a finding at or above this severity' })
+            .option('json', { type: 'boolean', default: false, describe: 'Print the batch summary as JSON on stdout' }),
+        ),
+      wrap(lazy(() => import('./commands/batch.ts'))),
+    )
+    .command('queue', 'Job queue on Redis (BullMQ) for workers on many machines', (y) =>
+      withQueueOptions(y)
+        .command(
+          'submit <inputs..>',
+          'Hash dumps here and queue one analysis job per evidence SHA-256 (only paths and hashes go to Redis)',
+          (yy) =>
+            withAnalyzeOptions(
+              yy
+                .positional('inputs', { type: 'string', array: true, demandOption: true, describe: 'Dump files and directories, at paths every worker can read' })
+                .option('out', { alias: 'o', type: 'string', demandOption: true, describe: 'Output directory, at a path every worker can write' })
+                .option('attempts', { type: 'number', default: 3, describe: 'Attempts per job, retries included' })
+                .option('backoff', { type: 'number', default: 10, describe: 'First retry delay in seconds (doubles each retry)' })
+                .option('priority', { type: 'number', describe: 'Job priority, 1 = highest' })
+                .option('json', { type: 'boolean', default: false, describe: 'Print the outcome per dump as JSON' }),
+            ),
+          wrap(lazy(async () => ({ run: (await import('./commands/queue.ts')).runSubmit }))),
+        )
+        .command(
+          'status',
+          'Job counts, workers, running and failed jobs',
+          (yy) =>
+            yy
+              .option('json', { type: 'boolean', default: false, describe: 'Print JSON on stdout' })
+              .option('limit', { type: 'number', default: 50, describe: 'At most this many running and failed jobs listed' }),
+          wrap(lazy(async () => ({ run: (await import('./commands/queue.ts')).runStatus }))),
+        )
+        .demandCommand(1),
+    )
+    .command(
+      'worker',
+      'Take analysis jobs from the Redis queue until stopped (SIGTERM: finish running jobs first)',
+      (y) =>
+        withQueueOptions(y)
+          .option('concurrency', { alias: 'c', type: 'number', describe: 'Analyses at once (default: the number of cores)' })
+          .option('name', { type: 'string', describe: 'Worker name in queue status (default: host:pid)' })
+          .option('lock-duration', { type: 'number', default: 30000, describe: 'Job lock in ms: a dead worker’s job runs elsewhere after this long' }),
+      wrap(lazy(() => import('./commands/worker.ts'))),
     )
     .command('demo', 'Generate the default sample if needed and analyze it, writing reports under out/', (y) => y, wrap(lazy(() => import('./commands/demo.ts'))))
     .demandCommand(1, 'Name a command; see --help.')

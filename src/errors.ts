@@ -14,6 +14,8 @@ export const ExitCode = {
   SymbolsNeeded: 4,
   /** Wrong command-line usage. */
   Usage: 64,
+  /** A service the command needs (the Redis of the job queue) cannot be reached. */
+  Unavailable: 69,
   /** A bug in vsm-forensics itself. */
   Internal: 70,
 } as const;
@@ -58,5 +60,12 @@ export class SymbolsNeededError extends VsmError {
 export class UsageError extends VsmError {
   constructor(message: string) {
     super(message, ExitCode.Usage, 'usage');
+  }
+}
+
+/** A service the command needs is down or unreachable (sysexits EX_UNAVAILABLE). */
+export class UnavailableError extends VsmError {
+  constructor(message: string, code = 'unavailable') {
+    super(message, ExitCode.Unavailable, code);
   }
 }
