@@ -196,6 +196,19 @@ export function builtinByBuild(build: number): KernelLayout | undefined {
   };
 }
 
+/**
+ * Kernels whose symbol RVAs equal every RVA given (global VA − kernel base, as a dump header and
+ * KDBG give them): identifies a kernel when its RSDS record cannot be read. Needs two or more RVAs.
+ */
+export function builtinByRvas(rvas: Partial<Record<LayoutSymbolKey, number>>): string[] {
+  const given = Object.entries(rvas).filter(([, v]) => typeof v === 'number') as [string, number][];
+  if (given.length < 2) return [];
+  const t = layoutTable();
+  return Object.keys(t.kernels)
+    .filter((k) => given.every(([name, rva]) => t.kernels[k].symbols[name] === rva))
+    .sort();
+}
+
 /** Counts for `symbols which` and the README. */
 export function tableSummary(): { kernels: number; builds: number[]; layouts: number; source: TableFile['source'] } {
   const t = layoutTable();

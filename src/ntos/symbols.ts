@@ -3,7 +3,8 @@
 //      (windows/<pdb>/<GUID>-<AGE>.json.xz) or symbol-store layout (<pdb>/<GUID><AGEHEX>/<pdb>);
 //   2. _NT_SYMBOL_PATH: plain directories, cache*DIR, and the local stores of srv*STORE*URL,
 //      then our own download cache (defaultSymbolCache());
-//   3. the built-in table by exact PDB GUID-age (offsets, sizes and symbol RVAs);
+//   3. the built-in table by exact PDB GUID-age (offsets, sizes and symbol RVAs); when the RSDS was
+//      unreadable, the one table kernel whose symbol RVAs equal those the dump shows (not exact);
 //   4. a symbol-server download — only from a server the user named (--symbol-server URL, or the
 //      URL of a srv* entry in _NT_SYMBOL_PATH) — stored in the cache, then read like a --symbols PDB;
 //   5. the built-in table by build number: offsets and sizes only, marked not exact.
@@ -13,8 +14,8 @@
 import { SymbolsNeededError, VsmError } from '../errors.ts';
 import { log } from '../log.ts';
 import { IsfTypes, loadIsfFile } from './isf.ts';
-import { builtinByBuild, builtinByPdb } from './layout-table.ts';
-import { layoutFromIsf, type KernelLayout } from './layout.ts';
+import { builtinByBuild, builtinByPdb, builtinByRvas, tableSummary } from './layout-table.ts';
+import { layoutFromIsf, type KernelLayout, type LayoutSymbolKey } from './layout.ts';
 import { layoutFromPdbFile } from './pdb-layout.ts';
 import {
   MICROSOFT_SYMBOL_SERVER,
@@ -45,9 +46,14 @@ export interface ResolveOptions {
   /** Use the built-in table (default true). */
   readonly builtin?: boolean;
   readonly downloadTimeoutMs?: number;
+  /**
+   * Symbol RVAs the dump itself shows (kernel.ts observedRvas): when the kernel's RSDS could not be
+   * read, a unique table kernel with all of them identifies the kernel (marked not exact).
+   */
+  readonly observedRvas?: Partial<Record<LayoutSymbolKey, number>>;
 }
 
-export type TriedStep = 'symbols' | 'nt-symbol-path' | 'cache' | 'builtin' | 'server' | 'builtin-build';
+export type TriedStep = 'symbols' | 'nt-symbol-path' | 'cache' | 'builtin' | 'builtin-rva' | 'server' | 'builtin-build';
 export type TriedResult = 'matched' | 'not-found' | 'mismatch' | 'error' | 'skipped' | 'unusable';
 
 /** One place we looked, and what happened there. */
@@ -226,6 +232,30 @@ export async function resolveSymbols(identity: PdbIdentity | undefined, build: n
     tried.push({ step: 'builtin', where: 'built-in table by GUID-age', result: 'skipped', detail: 'kernel PDB identity unknown' });
   }
 
+  // 3b. built-in table, kernel identified by the RVAs the dump shows (only when the RSDS was unreadable:
+  // a known GUID that the table lacks is another kernel, whatever its RVAs)
+  const rvas = Object.entries(opts.observedRvas ?? {}).filter(([, v]) => v !== undefined);
+  if (useBuiltin && !identity && rvas.length >= 2) {
+    const names = rvas.map(([k]) => k).join(', ');
+    const hits = builtinByRvas(opts.observedRvas!);
+    if (hits.length === 1) {
+      const [guid, age] = hits[0].split('-');
+      const b = builtinByPdb(guid, Number(age))!;
+      const agrees = build === undefined || b.build === undefined || b.build === build;
+      if (agrees) {
+        tried.push({ step: 'builtin-rva', where: `built-in table ${hits[0]}`, result: 'matched', detail: `the only kernel of ${tableSize()} whose ${names} RVAs equal the dump's${b.version ? ` (${b.version})` : ''}; identified by RVAs, not by GUID` });
+        return done(
+          { ...b, source: { kind: 'builtin', key: hits[0], exact: false }, build: b.build ?? build },
+          `built-in table, kernel ${hits[0]}${b.version ? ` (${b.version})` : ''} identified by ${rvas.length} symbol RVAs (not by GUID)`,
+          false,
+        );
+      }
+      tried.push({ step: 'builtin-rva', where: `built-in table ${hits[0]}`, result: 'mismatch', detail: `its RVAs match but it is build ${b.build}, the dump says ${build}` });
+    } else {
+      tried.push({ step: 'builtin-rva', where: `built-in table by ${names} RVAs`, result: 'not-found', detail: hits.length ? `${hits.length} kernels match: ambiguous` : 'no kernel has these RVAs' });
+    }
+  }
+
   // 4. a server the user named
   if (opts.symbolServer) servers.unshift({ url: opts.symbolServer, store: cacheDir });
   if (servers.length === 0) {
@@ -261,6 +291,10 @@ export async function resolveSymbols(identity: PdbIdentity | undefined, build: n
   }
 
   throw symbolsNeeded(identity, build, opts.symbolServer, tried);
+}
+
+function tableSize(): number {
+  return tableSummary().kernels;
 }
 
 function sourcePath(l: KernelLayout): string {
