@@ -51,7 +51,9 @@ for (const key of LAYOUTS) {
     t.is(byPid.get(7208)!.va, hidden.va);
     t.is(byPid.get(7208)!.vaMethod, 'self-link');
     t.is(byPid.get(424)!.vaMethod, 'list');
-    t.is(byPid.get(6020)!.va, null, 'an exited process with null links has no VA to find');
+    // An exited process with null links: its VA comes from the kernel's page tables.
+    t.is(byPid.get(6020)!.va, exited.va);
+    t.is(byPid.get(6020)!.vaMethod, 'page-tables');
     t.is(byPid.get(6020)!.pa, exited.pa);
     t.is(byPid.get(7208)!.info.imageFileName?.text, 'rundll32.exe');
     t.true(r.stats.candidates >= 7);
@@ -70,6 +72,29 @@ test('without the list, neighbours give the VA; a wrong TypeIndex is rejected', 
   // Same scan with another type's key: nothing passes.
   const wrong = scanProcesses(fx.m.phys, layout, { kernel: vm, typeIndex: { kind: 'key', key: COOKIE ^ 0x25, source: 'cookie' } });
   t.is(wrong.hits.length, 0);
+});
+
+test('an empty list head inside the object gives the VA; without any route only the PA is known', (t) => {
+  const { layout, fx, exited } = fixture(LAYOUTS[1]);
+  const off = BigInt(layout.fields['EPROCESS.ThreadListHead']!.offset);
+  const noRoute = scanProcesses(fx.m.phys, layout, { kernel: fx.vm, reverseMap: false });
+  const a = noRoute.hits.find((h) => h.info.pid === 6020n)!;
+  t.is(a.va, null);
+  t.is(a.pa, exited.pa);
+  fx.setLinks(exited.va + off, exited.va + off, exited.va + off);
+  const withHead = scanProcesses(fx.m.phys, layout, { kernel: fx.vm, reverseMap: false });
+  const b = withHead.hits.find((h) => h.info.pid === 6020n)!;
+  t.is(b.va, exited.va);
+  t.is(b.vaMethod, 'empty-list-head');
+});
+
+test('markers are noted during the scan', (t) => {
+  const { layout, fx } = fixture(LAYOUTS[1]);
+  const at = fx.kalloc(0x100);
+  fx.m.writeVirt(fx.m.kernelDtb, at + 0x20n, Buffer.from('RSDSxxxxsecurekernel.pdb', 'latin1'));
+  const r = scanProcesses(fx.m.phys, layout, { kernel: fx.vm, markers: [Buffer.from('securekernel.pdb')] });
+  const t0 = fx.vm.translate(at + 0x28n);
+  t.deepEqual(r.markerHits, [[t0.ok ? t0.pa : -1]]);
 });
 
 test('scan caps are reported', (t) => {

@@ -35,7 +35,7 @@ export interface ScanHit {
   readonly tag: string;
   /** Kernel VA of the body when it could be established (and checked by translating back). */
   readonly va: bigint | null;
-  readonly vaMethod: 'list' | 'neighbour-flink' | 'neighbour-blink' | 'self-link' | null;
+  readonly vaMethod: 'list' | 'neighbour-flink' | 'neighbour-blink' | 'self-link' | 'empty-list-head' | 'page-tables' | null;
   readonly info: EprocessInfo;
 }
 
@@ -54,6 +54,8 @@ export interface ScanResult {
   readonly typeIndex: TypeIndexCheck;
   /** Caps that stopped the scan early. */
   readonly capsHit: readonly { cap: string; limit: number }[];
+  /** For each of `markers`, the physical addresses where it was seen (first few). */
+  readonly markerHits: readonly number[][];
 }
 
 export interface ScanOptions extends Omit<ReadProcessOptions, 'kernel'> {
@@ -64,6 +66,10 @@ export interface ScanOptions extends Omit<ReadProcessOptions, 'kernel'> {
   readonly maxHits?: number;
   readonly maxCandidates?: number;
   readonly chunkBytes?: number;
+  /** Byte strings to note while the pages go by (e.g. an image's PDB name); the first few PAs of each are returned. */
+  readonly markers?: readonly Buffer[];
+  /** Reverse-map unresolved hits through the kernel's page tables (default true). */
+  readonly reverseMap?: boolean;
   /** Called after each chunk with pages done so far (for progress bars). */
   readonly onProgress?: (pagesDone: number, pagesTotal: number) => void;
 }
@@ -125,7 +131,9 @@ export function scanProcesses(pm: PhysicalMemory, layout: KernelLayout, opts: Sc
         found = true;
         break;
       }
-      let info = decodeEprocess(ObjectBytes.fromPhysical(pm, bodyPa, size), layout, { va: null, pa: bodyPa }, readOpts);
+      const bytes = ObjectBytes.fromPhysical(pm, bodyPa, size);
+      const obj0 = () => bytes;
+      let info = decodeEprocess(bytes, layout, { va: null, pa: bodyPa }, readOpts);
       if (implausibilities(info, { allowNullLinks: true }).length > 0) continue;
       // Establish the VA: known from the list, or from a neighbour's pointer back at us, checked by translation.
       let va: bigint | null = opts.knownVaByPa?.get(bodyPa) ?? null;
@@ -138,6 +146,9 @@ export function scanProcesses(pm: PhysicalMemory, layout: KernelLayout, opts: Sc
           tries.push([k.readU64(info.flink + 8n), 'neighbour-flink']);
         }
         if (info.blink !== undefined && isKernelPointer(info.blink)) tries.push([k.readU64(info.blink), 'neighbour-blink']);
+        // Any empty LIST_ENTRY inside the object (ThreadListHead of an exited process…) points at itself.
+        const selfVa = emptyListHeadVa(obj0(), bodyPa);
+        if (selfVa !== null) tries.push([selfVa + linksOff, 'empty-list-head']);
         for (const [link, method] of tries) {
           if (link === undefined || !isKernelPointer(link)) continue;
           const cand = link - linksOff;
@@ -168,10 +179,15 @@ export function scanProcesses(pm: PhysicalMemory, layout: KernelLayout, opts: Sc
     if (!found) reject('object/EPROCESS checks');
   };
 
+  const markers = opts.markers ?? [];
+  const markerHits: number[][] = markers.map(() => []);
   const total = pm.presentPages;
   pm.forEachChunk((basePage, chunk) => {
     if (stop) return;
     const chunkPa = basePage * PAGE_SIZE;
+    markers.forEach((mk, mi) => {
+      for (let at = chunk.indexOf(mk); at >= 0 && markerHits[mi].length < 16; at = chunk.indexOf(mk, at + 1)) markerHits[mi].push(chunkPa + at);
+    });
     let pos = 4;
     while (!stop) {
       const i = chunk.indexOf(PRO, pos);
@@ -192,7 +208,74 @@ export function scanProcesses(pm: PhysicalMemory, layout: KernelLayout, opts: Sc
     opts.onProgress?.(pagesScanned, total);
   }, opts.chunkBytes);
 
-  return { hits, stats: { pagesScanned, bytesScanned, candidates: Math.min(candidates, maxCandidates), rejected }, typeIndex, capsHit };
+  // Hits still without a VA: look their pages up in the kernel's own page tables.
+  if (opts.kernel && opts.reverseMap !== false && hits.some((h) => h.va === null)) {
+    const pending = hits.filter((h) => h.va === null);
+    const found = reverseMapKernel(opts.kernel, pending.map((h) => h.pa));
+    if (found.capHit) capsHit.push({ cap: 'scan.reverse-map-entries', limit: found.limit });
+    for (const h of pending) {
+      const va = found.vas.get(h.pa);
+      if (va === undefined) continue;
+      const i = hits.indexOf(h);
+      const v = readEprocess(opts.kernel, layout, va, readOpts);
+      const info = implausibilities(v, { allowNullLinks: true }).length === 0 ? { ...v, pa: h.pa } : h.info;
+      hits[i] = { ...h, va, vaMethod: 'page-tables', info };
+    }
+  }
+  return { hits, stats: { pagesScanned, bytesScanned, candidates: Math.min(candidates, maxCandidates), rejected }, typeIndex, capsHit, markerHits };
+}
+
+/** The VA of an object from a self-referencing (empty) LIST_ENTRY inside it, when one is found. */
+function emptyListHeadVa(obj: ObjectBytes, pa: number): bigint | null {
+  const d = obj.data;
+  for (let o = 0; o + 16 <= d.length; o += 8) {
+    if (!obj.has(o, 16)) continue;
+    const fl = d.readBigUInt64LE(o);
+    if (fl === 0n || fl !== d.readBigUInt64LE(o + 8) || !isKernelPointer(fl)) continue;
+    // An empty list head points at itself: same page offset as where it lies.
+    if (Number(fl & 0xfffn) !== (pa + o) % PAGE_SIZE) continue;
+    return fl - BigInt(o);
+  }
+  return null;
+}
+
+export const DEFAULT_REVERSE_MAP_ENTRIES = 1 << 22;
+
+/**
+ * Finds kernel VAs that map the given physical addresses by walking the kernel half of the page
+ * tables one PML4 slot at a time (bounded in total leaf entries).
+ */
+export function reverseMapKernel(vm: VirtualMemory, pas: readonly number[], maxEntries = DEFAULT_REVERSE_MAP_ENTRIES): { vas: Map<number, bigint>; capHit: boolean; limit: number } {
+  const vas = new Map<number, bigint>();
+  const want = new Map<number, number[]>(); // pfn → PAs on it
+  for (const pa of pas) {
+    const pfn = Math.floor(pa / PAGE_SIZE);
+    const l = want.get(pfn);
+    if (l) l.push(pa);
+    else want.set(pfn, [pa]);
+  }
+  let budget = maxEntries;
+  let capHit = false;
+  const SLOT = 1n << 39n;
+  for (let i = 256; i < 512 && want.size > 0 && !capHit; i++) {
+    const start = 0xffff000000000000n | (BigInt(i) * SLOT);
+    const r = vm.walk(start, start + SLOT, budget);
+    budget -= r.pages.length;
+    if (r.truncated || budget <= 0) capHit = true;
+    for (const m of r.pages) {
+      const t = m.translation;
+      if (!t.ok) continue;
+      const frames = Math.max(1, m.pageSize / PAGE_SIZE);
+      const base = Math.floor(t.pa / PAGE_SIZE);
+      for (let k = 0; k < frames; k++) {
+        const list = want.get(base + k);
+        if (!list) continue;
+        for (const pa of list) vas.set(pa, m.va + BigInt(k * PAGE_SIZE + (pa % PAGE_SIZE)));
+        want.delete(base + k);
+      }
+    }
+  }
+  return { vas, capHit, limit: maxEntries };
 }
 
 /**
