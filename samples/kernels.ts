@@ -1,0 +1,44 @@
+// The real kernel layouts we generate from (../shared/data/isf), keyed by PDB GUID-age.
+// The ISF holds no build number: builds come from the source repository's table (isf/SOURCES.md).
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+
+export interface KnownKernel {
+  readonly guidAge: string;
+  readonly build: number;
+  readonly version: string;
+}
+
+export const KNOWN_KERNELS: readonly KnownKernel[] = [
+  { guidAge: 'DBBC830E3E9A48FDA25A2144C146930E-1', build: 14393, version: '10.0.14393.6343' },
+  { guidAge: '1D4090613BF97F9B9529992E20E93897-1', build: 17763, version: '10.0.17763.5328' },
+  { guidAge: 'DCA4AD4BEEB4746D48F84C0125019E43-1', build: 18362, version: '10.0.18362.836' },
+  { guidAge: '5278AFF86C341677D7D7835C85B7B844-1', build: 19041, version: '10.0.19041.804' },
+  { guidAge: '606FF669409B00F7FC8C61A9C1670129-1', build: 19041, version: '10.0.19041.3570' },
+  { guidAge: 'B3ED6FA26A1FD6DF6A34DF3B125CAFE8-1', build: 20348, version: '10.0.20348.2227' },
+  { guidAge: '0CE4A95C0CD782A7596B034D8648E585-1', build: 22000, version: '10.0.22000.2538' },
+];
+
+/** ../shared/data/isf relative to the repository root. */
+export function defaultIsfRoot(): string {
+  return fileURLToPath(new URL('../../shared/data/isf', import.meta.url));
+}
+
+export function isfPathFor(guidAge: string, root = defaultIsfRoot()): string {
+  return join(root, 'windows', 'ntkrnlmp.pdb', `${guidAge}.json.xz`);
+}
+
+/** Resolves "19041", "10.0.19041.804", a GUID-age or a path to an ISF file path. */
+export function resolveKernel(spec: string, root = defaultIsfRoot()): { path: string; known?: KnownKernel } {
+  const up = spec.toUpperCase();
+  let known = KNOWN_KERNELS.find((k) => k.guidAge === up || k.version === spec);
+  if (!known && /^\d{5}$/.test(spec)) known = KNOWN_KERNELS.find((k) => k.build === Number(spec));
+  if (known) return { path: isfPathFor(known.guidAge, root), known };
+  if (existsSync(spec)) return { path: spec };
+  throw new Error(`unknown kernel "${spec}": give a build (e.g. 19041), a GUID-age from ../shared/data/isf, or an ISF path`);
+}
+
+export function knownByGuidAge(guidAge: string): KnownKernel | undefined {
+  return KNOWN_KERNELS.find((k) => k.guidAge === guidAge.toUpperCase());
+}
