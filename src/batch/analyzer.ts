@@ -22,11 +22,11 @@ export interface AnalyzerCommand {
 }
 
 const BIN = fileURLToPath(new URL('../../bin/vsm-forensics.js', import.meta.url));
-const GUARD = fileURLToPath(new URL('./orphan-guard.mjs', import.meta.url));
+export const ORPHAN_GUARD = fileURLToPath(new URL('./orphan-guard.mjs', import.meta.url));
 
 /** Our own CLI's `analyze`, under the same Node binary that runs us. */
 export function cliAnalyzer(): AnalyzerCommand {
-  return { command: process.execPath, args: ['--import', GUARD, BIN, 'analyze'] };
+  return { command: process.execPath, args: ['--import', ORPHAN_GUARD, BIN, 'analyze'] };
 }
 
 export interface AnalyzerRun {
@@ -95,7 +95,7 @@ export function runAnalyzer(
     let aborted = false;
     const child = spawn(analyzer.command, argv, {
       stdio: ['ignore', out, err],
-      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
+      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', VSM_FORENSICS_PARENT_PID: String(process.pid) },
     });
     closeSync(out);
     closeSync(err);

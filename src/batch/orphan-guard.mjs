@@ -3,7 +3,8 @@
 // instead of running on as an orphan whose result nobody will ever commit.
 import { readFileSync } from 'node:fs';
 
-const parent = process.ppid;
+// The spawner names itself: if it died before this module loaded, process.ppid is already init.
+const parent = Number(process.env.VSM_FORENSICS_PARENT_PID) || process.ppid;
 
 function parentGone() {
   try {

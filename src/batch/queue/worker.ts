@@ -76,7 +76,6 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       }, 1000),
     );
   };
-  const cleaned = new Set<string>();
 
   const process_ = async (job: Job<EvidenceJob, JobReturn>): Promise<JobReturn> => {
     let data: EvidenceJob;
@@ -98,10 +97,8 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     } catch (e) {
       throw new Error(`evidence ${data.path} is not readable from ${hostname()} as submitted (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
     }
-    if (!cleaned.has(data.outDir)) {
-      cleaned.add(data.outDir);
-      removeStaleTmp(data.outDir);
-    }
+    // Temp directories of workers that died on this host (cheap: one readdir).
+    removeStaleTmp(data.outDir);
     const attempt = job.attemptsMade + 1;
     const final = attempt >= (job.opts.attempts ?? 1);
     const outcome = await analyzeEvidence(data, {
