@@ -11,7 +11,7 @@ import type { Dump } from '../src/dump/types.ts';
 
 const DIR = new URL('./.tmp/dump-samples/', import.meta.url).pathname;
 const SIZE = 16 * 2 ** 20;
-const FORMATS: Record<Form, string> = { full: 'crash-full', bitmap: 'crash-bitmap', active: 'crash-live-kernel', kernel: 'crash-kernel', raw: 'raw' };
+const FORMATS: Record<Form, Dump['format']> = { full: 'crash-full', bitmap: 'crash-bitmap', active: 'crash-live-kernel', kernel: 'crash-kernel', raw: 'raw' };
 
 const made = new Map<string, { dump: Dump; truth: Truth }>();
 function sample(form: Form, truncate: number | null = null): { dump: Dump; truth: Truth } {
