@@ -86,6 +86,17 @@ export interface MachineOptions {
   seed: number;
 }
 
+const isfCache = new Map<string, IsfTypes>();
+/** ISF files take a second to decompress and parse; tests generate many dumps from the same few. */
+function loadTypes(path: string): IsfTypes {
+  let t = isfCache.get(path);
+  if (!t) {
+    t = new IsfTypes(loadIsfFile(path));
+    isfCache.set(path, t);
+  }
+  return t;
+}
+
 const FILETIME_UNIX_EPOCH = 116444736000000000n;
 export function filetime(ms: number): bigint {
   return BigInt(Math.round(ms)) * 10000n + FILETIME_UNIX_EPOCH;
@@ -197,7 +208,7 @@ class Pool {
 
 export function buildMachine(opts: MachineOptions): Machine {
   const { scenario, seed } = opts;
-  const types = new IsfTypes(loadIsfFile(opts.isfPath));
+  const types = loadTypes(opts.isfPath);
   const layout = new Layout(types);
   const id = types.identity;
   if (!id) throw new Error(`${opts.isfPath}: ISF has no windows.pdb identity`);
