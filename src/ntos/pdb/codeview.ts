@@ -111,7 +111,7 @@ export class Cursor {
   constructor(
     readonly buf: Buffer,
     public pos: number,
-    readonly end: number,
+    public end: number,
   ) {}
 
   need(n: number): void {
