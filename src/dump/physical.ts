@@ -48,6 +48,11 @@ export abstract class FilePhysicalMemory implements PhysicalMemory {
     return mergeRuns(this.segments());
   }
 
+  /** Pages held in the cache now (never more than its capacity). */
+  get cachedPages(): number {
+    return this.cache.size;
+  }
+
   isPresent(pfn: number): boolean {
     return this.locate(pfn) >= 0;
   }
@@ -205,6 +210,11 @@ export class RunPhysicalMemory extends FilePhysicalMemory {
 const RANK_BITS = 2048; // one prefix count per 2048 pages (64 words)
 const RANK_WORDS = RANK_BITS / 32;
 
+/** Trailing zeros of a non-zero 32-bit value. */
+function ctz32(x: number): number {
+  return 31 - Math.clz32(x & -x);
+}
+
 function popcount32(x: number): number {
   x = x - ((x >>> 1) & 0x55555555);
   x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
@@ -280,20 +290,23 @@ export class BitmapPhysicalMemory extends FilePhysicalMemory {
     return this.firstPage + r * PAGE_SIZE;
   }
 
-  /** Runs of set bits, in page order, with their stored index (rank). */
+  /** Runs of set bits, in page order, with their stored index (rank). Jumps bit runs with ctz. */
   private *setRuns(): Iterable<{ basePage: number; pageCount: number; rank: number }> {
     const words = this.words;
     let rank = 0;
     let start = -1;
     for (let w = 0; w < words.length; w++) {
       const v = words[w]!;
-      if (v === 0xffffffff && start >= 0) continue;
-      if (v === 0 && start < 0) continue;
-      for (let b = 0; b < 32; b++) {
-        const set = (v >>> b) & 1;
+      if (start < 0 ? v === 0 : v === 0xffffffff) continue;
+      let b = 0;
+      while (b < 32) {
+        // Next bit at or after b that ends the current state (a set bit when outside a run, a clear bit inside one).
+        const rest = (start < 0 ? v : ~v) >>> b;
+        if (rest === 0) break;
+        b += ctz32(rest);
         const pfn = w * 32 + b;
-        if (set && start < 0) start = pfn;
-        else if (!set && start >= 0) {
+        if (start < 0) start = pfn;
+        else {
           yield { basePage: start, pageCount: pfn - start, rank };
           rank += pfn - start;
           start = -1;
