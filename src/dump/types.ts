@@ -43,6 +43,7 @@ export interface PhysicalMemory {
   /**
    * A sequential pass over every present page in large chunks (for hashing and scanning).
    * Calls `visit` with consecutive present pages starting at `basePage`; chunks never span a hole.
+   * `data` is only valid during the call (the buffer is reused for the next chunk): copy what you keep.
    */
   forEachChunk(visit: (basePage: number, data: Buffer) => void, chunkBytes?: number): void;
   close(): void;
