@@ -1,0 +1,242 @@
+// Fuzz entry points: one per target, each taking the path of a mutated input and driving the
+// code under test as far as the input allows (open → parse → everything a command would do).
+// They return a small summary; a thrown error is classified by outcome.ts. Used by the fuzz
+// child process and, in-process, by the regression tests.
+import { readFileSync } from 'node:fs';
+import { BadInputError } from '../src/errors.ts';
+
+export interface EntrySummary {
+  /** The result says it is partial (a dump with holes, a damaged list, a PDB with bad records…). */
+  partial: boolean;
+}
+
+export type Entry = (path: string) => Promise<EntrySummary>;
+
+/** Throws a plain Error (counted as a crash) when a result breaks an invariant the callers rely on. */
+function invariant(ok: boolean, what: string): void {
+  if (!ok) throw new Error(`invariant: ${what}`);
+}
+
+function checkLayout(layout: { fields: Record<string, unknown>; sizes: Record<string, unknown>; symbols: Record<string, unknown> }): void {
+  for (const [k, v] of Object.entries(layout.fields)) {
+    const f = v as { offset: unknown; size: unknown };
+    invariant(Number.isSafeInteger(f.offset) && (f.offset as number) >= 0, `layout field ${k} offset ${String(f.offset)} is not a non-negative integer`);
+    invariant(Number.isSafeInteger(f.size) && (f.size as number) >= 0, `layout field ${k} size ${String(f.size)} is not a non-negative integer`);
+  }
+  for (const [k, v] of Object.entries(layout.sizes)) invariant(Number.isSafeInteger(v) && (v as number) >= 0, `layout size ${k} = ${String(v)}`);
+  for (const [k, v] of Object.entries(layout.symbols)) invariant(Number.isSafeInteger(v) && (v as number) >= 0, `layout symbol ${k} = ${String(v)}`);
+}
+
+/** ISF text/xz/gzip → document → types → the analyzer's layout. */
+export const isfEntry: Entry = async (path) => {
+  const { loadIsfFile, IsfTypes } = await import('../src/ntos/isf.ts');
+  const { layoutFromIsf } = await import('../src/ntos/layout.ts');
+  const types = new IsfTypes(loadIsfFile(path));
+  const layout = layoutFromIsf(types, { kind: 'isf', path });
+  checkLayout(layout);
+  void types.identity;
+  return { partial: false };
+};
+
+/** PE headers, sections and CodeView record, in file layout and as a mapped image. */
+export const peEntry: Entry = async (path) => {
+  const { readPeDebugInfo } = await import('../src/ntos/pe.ts');
+  const buf = readFileSync(path);
+  const info = readPeDebugInfo(buf, 'file');
+  // The mapped-image layout through a reader, as kernel discovery reads a PE in memory.
+  try {
+    readPeDebugInfo((off, len) => (off >= 0 && off < buf.length ? buf.subarray(off, Math.min(buf.length, off + len)) : undefined), 'memory');
+  } catch (e) {
+    if (!(e instanceof BadInputError)) throw e;
+  }
+  return { partial: info.codeView === undefined };
+};
+
+/** MSF → info/DBI → TPI records → publics → ISF conversion → layout. */
+export const pdbEntry: Entry = async (path) => {
+  const { Pdb } = await import('../src/ntos/pdb/index.ts');
+  const { pdbToIsfWithStats, stringifyIsf } = await import('../src/ntos/isf-write.ts');
+  const { IsfTypes } = await import('../src/ntos/isf.ts');
+  const { layoutFromIsf } = await import('../src/ntos/layout.ts');
+  const pdb = new Pdb(readFileSync(path), 'ntkrnlmp.pdb');
+  let records = 0;
+  pdb.tpi.forEach(() => records++);
+  void pdb.sections;
+  const { publics, truncated } = pdb.publics;
+  const { doc, stats } = pdbToIsfWithStats(pdb, { datetime: '1970-01-01T00:00:00.000Z' });
+  const text = stringifyIsf(doc);
+  invariant(text.length > 0, 'empty ISF text');
+  const layout = layoutFromIsf(new IsfTypes(doc), { kind: 'pdb', path });
+  checkLayout(layout);
+  void publics;
+  return { partial: truncated || stats.damagedRecords > 0 || records === 0 };
+};
+
+/**
+ * Evidence: openDump → header/details → physical map (runs, missing, reads, a full chunked pass)
+ * → x64 translation and page walks from the header's DTB → process list walk and pool scan with
+ * the built-in layout for the header's build → analysis and every report renderer.
+ */
+export const dumpEntry: Entry = async (path) => {
+  const { openDump } = await import('../src/dump/open.ts');
+  const { X64VirtualMemory } = await import('../src/dump/x64.ts');
+  const dump = openDump(path, { cachePages: 64 });
+  try {
+    JSON.stringify(dump.details, (_k, v) => (typeof v === 'bigint' ? v.toString(16) : v));
+    let partial = dump.partialReasons.length > 0;
+    const pm = dump.physical;
+    if (!pm) return { partial: true };
+    let runs = 0;
+    for (const r of pm.runs()) {
+      invariant(Number.isSafeInteger(r.basePage) && Number.isSafeInteger(r.pageCount) && r.pageCount > 0, `bad run ${r.basePage}+${r.pageCount}`);
+      if (++runs > 1_000_000) throw new Error('invariant: more than 1,000,000 runs yielded');
+    }
+    partial ||= pm.missing.length > 0;
+    let pages = 0;
+    pm.forEachChunk((_base, data) => {
+      pages += data.length / 4096;
+    }, 1 << 20);
+    invariant(pages === pm.presentPages, `forEachChunk visited ${pages} pages, presentPages says ${pm.presentPages}`);
+    const pa = Math.max(0, Math.min(pm.pageLimit - 1, 0x1ad)) * 4096;
+    const r = pm.read(pa, 0x3000);
+    invariant(r.data.length === 0x3000, 'short physical read');
+
+    const dtb = dump.header?.directoryTableBase ?? 0x1ad000n;
+    const vm = new X64VirtualMemory(pm, dtb);
+    for (const va of [0n, 0x1000n, 0xfffff80000000100n, 0xfffff80000201000n, 0xfffff6fb7dbed000n, 0x0000800000000000n, 0xffffffffffffffffn]) vm.translate(va);
+    const user = vm.walk(0n, 0x0000800000000000n, 4096);
+    const kernel = vm.walk(0xffff800000000000n, 0xffffffffffffffffn, 4096);
+    invariant(user.pages.length <= 4096 && kernel.pages.length <= 4096, 'walk returned more entries than its cap');
+
+    const analysis = await analyzeWithBuiltinLayout(dump, pm, vm);
+    if (analysis) {
+      partial ||= analysis.partial;
+    }
+    return { partial };
+  } finally {
+    dump.close();
+  }
+};
+
+/** The analysis core over the header's DTB and PsActiveProcessHead, with the built-in layout of the header's build (19041 by default). */
+async function analyzeWithBuiltinLayout(
+  dump: import('../src/dump/types.ts').Dump,
+  pm: import('../src/dump/types.ts').PhysicalMemory,
+  vm: import('../src/dump/types.ts').VirtualMemory,
+): Promise<{ partial: boolean } | undefined> {
+  const { builtinByBuild } = await import('../src/ntos/layout-table.ts');
+  const layout = builtinByBuild(dump.header?.minorVersion ?? 19041) ?? builtinByBuild(19041);
+  if (!layout) return undefined;
+  const head = dump.header?.psActiveProcessHead ?? 0xfffff80000000100n;
+  let analyzeKernel: typeof import('../src/vsm/analyze.ts').analyzeKernel | undefined;
+  try {
+    ({ analyzeKernel } = await import('../src/vsm/analyze.ts'));
+  } catch {
+    analyzeKernel = undefined; // not landed yet: walk and scan directly
+  }
+  if (!analyzeKernel) {
+    const { walkProcessList } = await import('../src/ntos/process-list.ts');
+    const { scanProcesses } = await import('../src/ntos/pool-scan.ts');
+    const w = walkProcessList(vm, layout, head, { maxEntries: 4096 });
+    const s = scanProcesses(pm, layout, { kernel: vm, maxHits: 4096 });
+    return { partial: !w.complete || s.capsHit.length > 0 };
+  }
+  const hexs = (v: bigint) => `0x${v.toString(16)}`;
+  const analysis = analyzeKernel(dump as import('../src/vsm/analyze.ts').EvidenceView, {
+    vm,
+    layout,
+    base: null,
+    psActiveProcessHead: head,
+    info: {
+      base: null,
+      build: dump.header?.minorVersion ?? null,
+      dtb: hexs(BigInt(vm.dtb)),
+      psActiveProcessHead: hexs(head),
+      psLoadedModuleList: null,
+      kdDebuggerDataBlock: null,
+      pdb: null,
+      symbolsSource: 'builtin-build',
+      discovery: 'crash-header',
+    },
+  });
+  await renderAll(analysis, dump);
+  return { partial: analysis.partial.partial };
+}
+
+/** Every renderer over the analysis: a hostile dump string must not break any of them. */
+async function renderAll(analysis: import('../src/vsm/types.ts').Analysis, dump: import('../src/dump/types.ts').Dump): Promise<void> {
+  let reports: typeof import('../src/reports/index.ts');
+  try {
+    reports = await import('../src/reports/index.ts');
+  } catch {
+    return;
+  }
+  const now = '2026-01-01T00:00:00.000Z';
+  const report = reports.buildReport(
+    analysis,
+    { commandLine: 'vsm-forensics analyze fuzz', startedAt: now, finishedAt: now, durationMs: 0 },
+    {
+      path: dump.path,
+      fileName: 'fuzz.dmp',
+      size: dump.fileSize,
+      sha256: null,
+      sha256ComputedAt: null,
+      mtime: null,
+      format: dump.format,
+      formatName: dump.formatName,
+      dumpType: dump.header?.dumpType ?? null,
+      systemTime: null,
+      build: dump.header?.minorVersion ?? null,
+      machine: dump.header ? `0x${dump.header.machineImageType.toString(16)}` : null,
+      // The header comment is evidence text: it goes through every renderer as found.
+      comment: dump.header?.comment ?? null,
+      partialByNature: dump.partialByNature,
+    },
+  );
+  const json = reports.renderJson(report);
+  JSON.parse(json);
+  for (const line of reports.renderNdjson(report).split('\n')) if (line) JSON.parse(line);
+  reports.renderHtml(report);
+  reports.renderTerminal(report, { color: true });
+}
+
+/** Loads every module the entries use, so the first input's time bound does not include compiling them. */
+export async function warm(): Promise<void> {
+  const mods = [
+    import('../src/ntos/isf.ts'),
+    import('../src/ntos/layout.ts'),
+    import('../src/ntos/pe.ts'),
+    import('../src/ntos/pdb/index.ts'),
+    import('../src/ntos/isf-write.ts'),
+    import('../src/dump/open.ts'),
+    import('../src/dump/x64.ts'),
+    import('../src/ntos/layout-table.ts'),
+    import('../src/ntos/process-list.ts'),
+    import('../src/ntos/pool-scan.ts'),
+    import('../src/vsm/analyze.ts'),
+    import('../src/reports/index.ts'),
+  ];
+  await Promise.allSettled(mods);
+  (await import('../src/ntos/layout-table.ts')).builtinByBuild(19041);
+}
+
+/** The harness's own check: the input's first byte picks a hang, a memory blow-up, a crash, a typed error or a result. */
+export const selftestEntry: Entry = async (path) => {
+  const what = readFileSync(path).toString('latin1', 0, 1);
+  if (what === 'H') for (;;);
+  if (what === 'M') {
+    const hold: Buffer[] = [];
+    for (;;) hold.push(Buffer.alloc(64 * 1024 * 1024, 1));
+  }
+  if (what === 'C') throw new TypeError('selftest crash');
+  if (what === 'T') throw new BadInputError('selftest typed error', 'selftest.typed');
+  return { partial: what === 'P' };
+};
+
+export const ENTRIES: Readonly<Record<string, Entry>> = {
+  selftest: selftestEntry,
+  isf: isfEntry,
+  pe: peEntry,
+  pdb: pdbEntry,
+  dump: dumpEntry,
+};
