@@ -259,7 +259,12 @@ export function partial(): Analysis {
     partial: true,
     tablePagesAbsent: 14,
   };
-  const processes = credentialGuardProcesses(iso).map((p) => (p.pid === 4180 ? { ...p, imagePath: null, unreadableFields: ['imagePath'] } : p));
+  // An exited process only the scan found, known by its physical address alone.
+  const scanOnly: ProcessRecord = {
+    ...proc({ pid: 7012, ppid: 4180, name: 'notepad.exe', created: '2024-03-14T08:12:40.5000000Z', exited: '2024-03-14T08:30:02.0000000Z', session: 1, sources: ['scan'] }),
+    eprocess: { va: null as unknown as string, pa: '0x2b1f4080' },
+  };
+  const processes = [...credentialGuardProcesses(iso), scanOnly].map((p) => (p.pid === 4180 ? { ...p, imagePath: null, unreadableFields: ['imagePath'] } : p));
   return {
     kernel: { ...KERNEL, discovery: 'crash-header' },
     processes,

@@ -108,3 +108,12 @@ test('the schema is tight', (t) => {
   rejects(t, 'missing kernel field', (r) => delete r.kernel.symbolsSource);
   rejects(t, 'bad finding evidence address', (r) => (r.findings[0].evidence.eprocessVa = 'ffff'));
 });
+
+test('a process known only by its physical address validates; one with neither address does not', (t) => {
+  const r = JSON.parse(renderJson(cases.partial()));
+  const scanOnly = r.processes.find((p: { pid: number }) => p.pid === 7012);
+  t.deepEqual(scanOnly.eprocess, { va: null, pa: '0x2b1f4080' });
+  t.true(validateReport(r).valid);
+  scanOnly.eprocess.pa = null;
+  t.false(validateReport(r).valid);
+});

@@ -97,3 +97,8 @@ test('progress bar: silent when not a TTY, bounded width and cleared when done o
   t.true(progressLine('scanning', 5, 10, 0, 'items', 30).length < 30, 'narrow terminals drop the bar, not the numbers');
   t.regex(progressLine('scanning', 5, 10, 0, 'items', 30), /50% 5\/10/);
 });
+
+test('a scan-only process without a virtual address shows its physical one', (t) => {
+  const out = renderTerminal(buildReport(F.partial(), F.runInfo(), F.evidenceInfo(F.PARTIAL_EVIDENCE)));
+  t.regex(out, /notepad\.exe\s+exited.*PA 0x2b1f4080/);
+});

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { Finding, IsolationCounts, ProcessRecord, Severity, VsmVerdict } from '../vsm/types.ts';
 import { SEVERITIES } from '../vsm/types.ts';
-import { severityRank, type Report } from './model.ts';
+import { findingProcess, processKey, severityRank, type Report } from './model.ts';
 import { htmlAttr as a, htmlId, htmlText as h } from './sanitize.ts';
 import { formatBytes } from './terminal.ts';
 import { processTree } from './tree.ts';
@@ -31,6 +31,7 @@ dl.kv dd{margin:0;overflow-wrap:anywhere}
 .banner ul{margin:6px 0 0;padding-left:20px}
 .summary{display:grid;grid-template-columns:minmax(260px,1fr) 2fr;gap:24px;align-items:start}
 .verdict{font-size:44px;font-weight:800;letter-spacing:.04em;padding:14px 18px;border:4px solid currentColor;border-radius:8px;text-align:center;line-height:1.1}
+.v-indeterminate,.v-not-running{font-size:34px}
 .v-isolated{color:var(--green)}.v-exposed{color:var(--red)}.v-indeterminate{color:var(--amber)}.v-not-running{color:var(--muted)}
 .verdict small{display:block;font-size:13px;font-weight:600;letter-spacing:0;color:var(--muted);margin-bottom:4px}
 .counts{display:flex;flex-wrap:wrap;gap:8px;margin:0 0 12px;padding:0;list-style:none}
@@ -46,7 +47,7 @@ article.finding p{margin:4px 0}
 article.trustlet{border:1px solid var(--line);border-radius:6px;padding:8px 12px;margin:8px 0;break-inside:avoid}
 table{border-collapse:collapse}
 table.data{width:100%;font-size:12.5px}
-table.data th,table.data td{border-bottom:1px solid var(--line);padding:3px 8px;text-align:left;vertical-align:top}
+table.data th,table.data td{border-bottom:1px solid var(--line);padding:3px 6px;text-align:left;vertical-align:top}
 table.data th{background:var(--panel);position:sticky;top:0}
 table.data td.num,table.data th.num{text-align:right;font-variant-numeric:tabular-nums}
 table.small{font-size:12.5px;margin:6px 0}
@@ -59,22 +60,33 @@ th[aria-sort=ascending] button::after{content:" \\25B2"}th[aria-sort=descending]
 .controls input{font:inherit;padding:4px 8px;min-width:320px;border:1px solid var(--line);border-radius:6px}
 .controls button{font:inherit;padding:3px 10px;border:1px solid var(--line);border-radius:6px;background:var(--panel);cursor:pointer}
 .scroll{overflow-x:auto}
-tr.r-unlinked td{background:#ffebe9}tr.r-exposed td{background:#ffebe9}tr.r-secure td{background:#e6f6f7}tr.r-terminated td{color:var(--muted)}
+tr.r-secure td{background:#e6f6f7}tr.r-terminated td{color:var(--muted)}tr.r-unlinked td,tr.r-exposed td{background:#ffebe9}
 tbody.tree td.name.d1{padding-left:22px}tbody.tree td.name.d2{padding-left:36px}tbody.tree td.name.d3{padding-left:50px}tbody.tree td.name.d4{padding-left:64px}tbody.tree td.name.d5{padding-left:78px}tbody.tree td.name.d6{padding-left:92px}tbody.tree td.name.d7{padding-left:106px}tbody.tree td.name.d8{padding-left:120px}
 tbody.tree td.name.d1::before,tbody.tree td.name.d2::before,tbody.tree td.name.d3::before,tbody.tree td.name.d4::before,tbody.tree td.name.d5::before,tbody.tree td.name.d6::before,tbody.tree td.name.d7::before,tbody.tree td.name.d8::before{content:"\\2514 ";color:var(--muted)}
-td.path{max-width:420px;overflow-wrap:anywhere}
+td.path{min-width:240px;max-width:520px;overflow-wrap:anywhere}
+td.name{max-width:340px;overflow-wrap:anywhere}
+td.nw,th.nw{white-space:nowrap}
 .muted{color:var(--muted)}
 svg.bar{display:block;margin:6px 0}
 .legend{display:inline-block;width:10px;height:10px;border:1px solid #0003;margin-right:4px;vertical-align:-1px}
 .c-readable{background:#d1242f}.c-unreadable{background:#8c959f}.c-absent{background:#54aeff}.c-notresident{background:#d0d7de}
 footer{padding:12px 24px;border-top:1px solid var(--line);color:var(--muted);font-size:12px}
+@media (max-width:1000px){.summary{grid-template-columns:1fr}}
+@page{margin:12mm}
 @media print{
  body{font-size:10pt}
+ .summary{grid-template-columns:1fr;gap:8px}
+ .verdict{font-size:30pt}
  header.top{background:none}
  main{padding:0;max-width:none}
- .controls input,.controls button{display:none}
+ .controls input,.controls button,.controls label{display:none}
+ table.data th,table.data td{padding:2px 3px}
+ table.data .mono,table.data code{font-size:7pt}
+ table.data td.nw{white-space:normal}
+ td.path{min-width:0;max-width:none}
+ td.name{max-width:none}
  th button::after{content:""}
- table.data{font-size:8pt}
+ table.data{font-size:7.5pt}
  table.data th{position:static}
  thead{display:table-header-group}
  tr,article{break-inside:avoid}
@@ -188,8 +200,9 @@ function code(s: string | null | undefined): string | null {
   return s === null || s === undefined ? null : `<code>${h(s)}</code>`;
 }
 
-function rowId(va: string): string {
-  return `p-${htmlId(va)}`;
+/** The process row's anchor, from its EPROCESS VA (or PA). */
+function rowId(p: ProcessRecord): string {
+  return `p-${htmlId(processKey(p))}`;
 }
 
 function badges(p: ProcessRecord): string {
@@ -204,6 +217,12 @@ function badges(p: ProcessRecord): string {
   return b.join('');
 }
 
+/** A time cell: seconds shown, the full value (100 ns precision) in the title and the sort key. */
+function timeCell(t: string | null): string {
+  if (!t) return '<td data-v=""></td>';
+  return `<td class="mono nw" data-v="${a(t)}" title="${a(t)}">${h(t.replace('T', ' ').replace(/(\.\d+)?Z$/, ''))}</td>`;
+}
+
 function sortHex(v: string | null): string {
   return v && /^0x[0-9a-f]{1,16}$/.test(v) ? v.slice(2).padStart(16, '0') : '';
 }
@@ -213,7 +232,7 @@ function processTable(report: Report): string {
   const byVa = new Set<string>();
   const rows = tree
     .map(({ process: p, depth }, order) => {
-      const id = rowId(p.eprocess.va);
+      const id = rowId(p);
       const idAttr = byVa.has(id) ? '' : ` id="${a(id)}"`;
       byVa.add(id);
       const cls = [p.unlinked ? 'r-unlinked' : '', p.isolation?.verdict === 'exposed' ? 'r-exposed' : '', p.secure ? 'r-secure' : '', p.terminated ? 'r-terminated' : '']
@@ -226,15 +245,14 @@ function processTable(report: Report): string {
         `<td class="num" data-v="${p.pid}">${p.pid}</td>` +
         `<td class="num" data-v="${p.ppid}">${p.ppid}</td>` +
         `<td class="name d${Math.min(depth, 8)}" data-v="${a(p.name.text.toLowerCase())}"><span${nameTitle}>${h(p.name.text)}</span>${badges(p)}</td>` +
-        `<td data-v="${a(p.protection.raw ? p.protection.text : '')}">${p.protection.raw ? h(p.protection.text) : ''}</td>` +
-        `<td data-v="${a(p.trustlet ? `${p.trustlet.id ?? ''} ${p.trustlet.name ?? ''}` : '')}">${p.trustlet ? h(`${p.trustlet.id ?? '?'} ${p.trustlet.name ?? ''}`.trim()) : ''}</td>` +
-        `<td data-v="${a(iso ? iso.verdict : '')}">${iso ? `${h(iso.verdict)} <span class="muted">${iso.pagesReadable}/${iso.pagesMapped}</span>` : ''}</td>` +
-        `<td data-v="${a(p.createTime ?? '')}" class="mono">${p.createTime ? h(p.createTime.replace('T', ' ').replace(/Z$/, '')) : ''}</td>` +
-        `<td data-v="${a(p.exitTime ?? '')}" class="mono">${p.exitTime ? h(p.exitTime.replace('T', ' ').replace(/Z$/, '')) : ''}</td>` +
+        `<td class="nw" data-v="${a(p.protection.raw ? p.protection.text : '')}"${p.protection.raw ? ` title="${a(p.protection.text)}"` : ''}>${p.protection.raw ? h(p.protection.text.replace(/^PsProtectedSigner/, '')) : ''}</td>` +
+        `<td class="nw" data-v="${a(p.trustlet ? `${p.trustlet.id ?? ''} ${p.trustlet.name ?? ''}` : '')}">${p.trustlet ? h(`id ${p.trustlet.id ?? '?'}${p.trustlet.name && p.trustlet.name !== p.name.text ? ` ${p.trustlet.name}` : ''}`) : ''}</td>` +
+        `<td class="nw" data-v="${a(iso ? iso.verdict : '')}">${iso ? `${h(iso.verdict)} <span class="muted">${iso.pagesReadable}/${iso.pagesMapped}</span>` : ''}</td>` +
+        timeCell(p.createTime) +
+        timeCell(p.exitTime) +
         `<td class="num" data-v="${p.sessionId ?? -1}">${p.sessionId ?? ''}</td>` +
-        `<td data-v="${a(p.sources.join(','))}">${h(p.sources.join(', '))}</td>` +
-        `<td class="mono" data-v="${a(sortHex(p.eprocess.va))}">${h(p.eprocess.va)}</td>` +
-        `<td class="mono" data-v="${a(sortHex(p.eprocess.pa))}">${h(p.eprocess.pa ?? '')}</td>` +
+        `<td class="nw" data-v="${a(p.sources.join(','))}">${h(p.sources.join(', '))}</td>` +
+        `<td class="mono nw" data-v="${a(sortHex(p.eprocess.va) || 'pa' + sortHex(p.eprocess.pa))}">${h(p.eprocess.va ?? '-')}<br><span class="muted">${h(p.eprocess.pa ?? '-')}</span></td>` +
         `<td class="path" data-v="${a((p.imagePath?.text ?? '').toLowerCase())}">${p.imagePath ? h(p.imagePath.text) : p.unreadableFields?.includes('imagePath') ? '<span class="muted">unreadable</span>' : ''}</td>` +
         `</tr>`
       );
@@ -251,8 +269,7 @@ function processTable(report: Report): string {
     ['Exited (UTC)', 'text', false],
     ['Session', 'num', true],
     ['Seen by', 'text', false],
-    ['EPROCESS VA', 'text', false],
-    ['EPROCESS PA', 'text', false],
+    ['EPROCESS VA / PA', 'text', false],
     ['Image path', 'text', false],
   ];
   const head = cols.map(([t, type, num]) => `<th data-type="${type}"${num ? ' class="num"' : ''}><button type="button">${h(t)}</button></th>`).join('');
@@ -296,12 +313,12 @@ function trustletSection(report: Report): string {
     const i = p.isolation!;
     const title = `${p.name.text} (PID ${p.pid})${p.trustlet?.id !== null && p.trustlet?.id !== undefined ? ` - trustlet id ${p.trustlet.id}` : ''}`;
     return (
-      `<article class="trustlet"><h3><a href="#${a(rowId(p.eprocess.va))}">${h(title)}</a> <span class="badge ${i.verdict === 'exposed' ? 'b-unlinked' : i.verdict === 'isolated' ? 'b-secure' : 'b-unknown'}">${h(i.verdict)}</span></h3>` +
+      `<article class="trustlet"><h3><a href="#${a(rowId(p))}">${h(title)}</a> <span class="badge ${i.verdict === 'exposed' ? 'b-unlinked' : i.verdict === 'isolated' ? 'b-secure' : 'b-unknown'}">${h(i.verdict)}</span></h3>` +
       `<p>${h(i.reason)}</p>` +
       classBar(i, `Page classes of ${p.name.text}`) +
       classTable(i, i.pagesMapped) +
       kv([
-        ['EPROCESS', code(p.eprocess.va)],
+        ['EPROCESS', code(p.eprocess.va ?? `PA ${p.eprocess.pa ?? '?'}`)],
         ['Page-table pages absent', String(i.tablePagesAbsent)],
         ['Walk complete', i.partial ? '<strong>no - partial (cap or missing table pages)</strong>' : 'yes'],
         ['Readable samples', i.sampleReadable.length ? i.sampleReadable.map((x) => code(x)).join(' ') : null],
@@ -321,7 +338,7 @@ function trustletSection(report: Report): string {
 
 function findingEvidence(report: Report, f: Finding): string {
   const { pid, eprocessVa, eprocessPa, address, pages, sampleAddresses, ...rest } = f.evidence;
-  const target = eprocessVa ? report.processes.find((p) => p.eprocess.va === eprocessVa) : undefined;
+  const target = findingProcess(report.processes, f);
   const pageText = pages
     ? Object.entries(pages)
         .map(([k, v]) => `${k.replace(/^pages/, '').replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase()} ${String(v)}`)
@@ -329,8 +346,9 @@ function findingEvidence(report: Report, f: Finding): string {
     : null;
   return kv([
     ['PID', pid !== undefined ? h(String(pid)) : null],
-    ['EPROCESS VA', eprocessVa ? (target ? `<a href="#${a(rowId(eprocessVa))}"><code>${h(eprocessVa)}</code></a>` : code(eprocessVa)) : null],
+    ['EPROCESS VA', code(eprocessVa)],
     ['EPROCESS PA', code(eprocessPa)],
+    ['Process row', target ? `<a href="#${a(rowId(target))}">${h(target.name.text)} (PID ${target.pid})</a>` : null],
     ['Address', code(address)],
     ['Pages', pageText ? h(pageText) : null],
     ['Sample addresses', sampleAddresses?.length ? sampleAddresses.map((x) => code(x)).join(' ') : null],
@@ -414,7 +432,7 @@ function evidenceSection(report: Report): string {
       ['Size', `${h(e.size.toLocaleString('en-US'))} bytes (${h(formatBytes(e.size))})`],
       ['SHA-256', e.sha256 ? `<code>${h(e.sha256)}</code> <span class="muted">computed ${fmtTime(e.sha256ComputedAt)}</span>` : '<span class="muted">not computed (--no-hash)</span>'],
       ['Modified', fmtTime(e.mtime)],
-      ['Dump type', `${h(e.formatName)}${e.dumpType !== null ? ` <span class="muted">(DumpType ${e.dumpType})</span>` : ''}${e.partialByNature ? ' <span class="badge b-unknown">partial by nature</span>' : ''}`],
+      ['Dump type', `${h(e.formatName)}${e.dumpType !== null && !e.formatName.includes('DumpType') ? ` <span class="muted">(DumpType ${e.dumpType})</span>` : ''}${e.partialByNature ? ' <span class="badge b-unknown">partial by nature</span>' : ''}`],
       ['System time', fmtTime(e.systemTime)],
       ['OS build', e.build !== null ? h(String(e.build)) : k.build !== null ? h(String(k.build)) : '<span class="muted">unknown</span>'],
       ['Machine', e.machine !== null ? h(e.machine) : null],

@@ -182,3 +182,29 @@ export function buildReport(analysis: Analysis, runInfo: RunInfo, evidenceInfo: 
     stats: analysis.stats,
   });
 }
+
+/**
+ * What identifies a process object in this evidence: its EPROCESS virtual address, or its physical
+ * address when only a scan saw it and no pointer led back to a virtual one.
+ */
+export function processKey(p: { readonly eprocess: { readonly va: string | null; readonly pa: string | null } }): string {
+  return p.eprocess.va ?? (p.eprocess.pa !== null ? `pa:${p.eprocess.pa}` : 'unknown');
+}
+
+/** The process a finding points at: by EPROCESS VA, then PA, then by PID when unambiguous. */
+export function findingProcess(processes: readonly ProcessRecord[], f: Finding): ProcessRecord | undefined {
+  const { eprocessVa, eprocessPa, pid } = f.evidence;
+  if (eprocessVa) {
+    const p = processes.find((x) => x.eprocess.va === eprocessVa);
+    if (p) return p;
+  }
+  if (eprocessPa) {
+    const p = processes.find((x) => x.eprocess.pa === eprocessPa);
+    if (p) return p;
+  }
+  if (pid !== undefined) {
+    const byPid = processes.filter((x) => x.pid === pid);
+    if (byPid.length === 1) return byPid[0];
+  }
+  return undefined;
+}

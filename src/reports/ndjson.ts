@@ -3,7 +3,7 @@
 // field we invent lives under the custom `vsm.*` namespace (lower-case snake_case).
 import { createHash } from 'node:crypto';
 import type { Finding, ProcessRecord, Severity } from '../vsm/types.ts';
-import type { Report } from './model.ts';
+import { findingProcess, processKey, type Report } from './model.ts';
 import { jsonStringify } from './sanitize.ts';
 import { parentIndexes } from './tree.ts';
 
@@ -29,7 +29,7 @@ function evidenceKey(r: Report): string {
 
 /** process.entity_id: stable across runs on the same evidence, distinct across PID reuse. */
 export function entityId(r: Report, p: Pick<ProcessRecord, 'eprocess' | 'createTime'>): string {
-  return sha256Hex(`${evidenceKey(r)}|${p.eprocess.va}|${p.createTime ?? ''}`).slice(0, 32);
+  return sha256Hex(`${evidenceKey(r)}|${processKey(p)}|${p.createTime ?? ''}`).slice(0, 32);
 }
 
 function eventId(r: Report, ...parts: (string | number)[]): string {
@@ -133,7 +133,7 @@ function processEvent(r: Report, p: ProcessRecord, parent: ProcessRecord | undef
       module: 'vsm_forensics',
       dataset: 'vsm_forensics.process',
       created: r.run.finishedAt,
-      id: eventId(r, 'process', p.eprocess.va),
+      id: eventId(r, 'process', processKey(p)),
     },
     message: `${p.name.text} (PID ${p.pid}, PPID ${p.ppid})${flags.length ? ' ' + flags.join(', ') : ''}`,
     process: {
@@ -175,35 +175,21 @@ function processEvent(r: Report, p: ProcessRecord, parent: ProcessRecord | undef
   };
 }
 
-/** The process a finding points at: by EPROCESS address first, then by PID when unambiguous. */
-function findingProcess(r: Report, f: Finding): ProcessRecord | undefined {
-  const va = f.evidence.eprocessVa;
-  if (va) {
-    const byVa = r.processes.find((p) => p.eprocess.va === va);
-    if (byVa) return byVa;
-  }
-  if (f.evidence.pid !== undefined) {
-    const byPid = r.processes.filter((p) => p.pid === f.evidence.pid);
-    if (byPid.length === 1) return byPid[0];
-  }
-  return undefined;
-}
-
 function findingEvent(r: Report, f: Finding, index: number, base: Doc, vsmBase: Doc): Doc {
-  const p = findingProcess(r, f);
+  const p = findingProcess(r.processes, f);
   const { pid, eprocessVa, eprocessPa, address, pages, sampleAddresses, ...rest } = f.evidence;
   return {
     ...base,
     event: {
       kind: 'alert',
-      category: [f.evidence.pid !== undefined || eprocessVa ? 'process' : 'host'],
+      category: [f.evidence.pid !== undefined || eprocessVa || eprocessPa ? 'process' : 'host'],
       type: ['info'],
       module: 'vsm_forensics',
       dataset: 'vsm_forensics.finding',
       created: r.run.finishedAt,
       severity: ECS_SEVERITY[f.severity],
       risk_score: ECS_RISK[f.severity],
-      id: eventId(r, 'finding', index, f.rule, eprocessVa ?? pid ?? ''),
+      id: eventId(r, 'finding', index, f.rule, eprocessVa ?? eprocessPa ?? pid ?? ''),
     },
     rule: { id: f.rule, name: f.rule, description: f.title, ruleset: r.tool.name, category: f.rule.split('.')[0] },
     message: f.message,

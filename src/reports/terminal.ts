@@ -115,7 +115,7 @@ export function renderTerminal(report: Report, options: TerminalOptions = {}): s
       isolationCell(p),
       shortTime(p.createTime),
       shortTime(p.exitTime),
-      p.eprocess.va,
+      p.eprocess.va ?? `PA ${p.eprocess.pa ?? '?'}`,
     ],
   }));
   const head = ['PID', 'PPID', 'NAME', 'FLAGS', 'PROTECTION', 'TRUSTLET', 'ISOLATION (readable/mapped)', 'CREATED (UTC)', 'EXITED (UTC)', 'EPROCESS'];
@@ -152,7 +152,7 @@ export function renderTerminal(report: Report, options: TerminalOptions = {}): s
     const sevWidth = Math.max(...sorted.map((f) => f.severity.length));
     for (const f of sorted) {
       const ev = f.evidence;
-      const where = [ev.pid !== undefined ? `PID ${ev.pid}` : '', ev.eprocessVa ? `EPROCESS ${ev.eprocessVa}` : '', ev.pages?.pagesReadable !== undefined ? `${ev.pages.pagesReadable} readable pages` : '']
+      const where = [ev.pid !== undefined ? `PID ${ev.pid}` : '', ev.eprocessVa ? `EPROCESS ${ev.eprocessVa}` : ev.eprocessPa ? `EPROCESS PA ${ev.eprocessPa}` : '', ev.pages?.pagesReadable !== undefined ? `${ev.pages.pagesReadable} readable pages` : '']
         .filter(Boolean)
         .join(', ');
       out.push(`  ${paint(pad(f.severity.toUpperCase(), sevWidth), SEVERITY_STYLE[f.severity])}  ${t(f.rule)}  ${t(f.message)}${where ? paint(`  [${where}]`, ['dim']) : ''}`);
