@@ -72,6 +72,11 @@ function simplePointerSize(mode: number): number {
   return 8;
 }
 
+/** Name-keyed maps without a prototype: a PDB may name a member `__proto__`. */
+function dict<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
 /** Is this a compiler-made name for an unnamed type? Returns the ISF prefix to use. */
 function unnamedPrefix(name: string): '__unnamed' | '__anonymous' | undefined {
   if (name === '' || name === '<unnamed-tag>' || name === '__unnamed' || name.endsWith('::<unnamed-tag>')) return '__unnamed';
@@ -108,7 +113,7 @@ export interface IsfConversionStats {
 
 /** The machinery of one conversion: definition lookup, sizes, type references. */
 class Converter {
-  readonly baseTypes: Record<string, IsfBaseType> = {};
+  readonly baseTypes: Record<string, IsfBaseType> = dict();
   private readonly byUnique = new Map<string, number>();
   private readonly byName = new Map<string, number>();
   private readonly refCache = new Map<number, IsfTypeRef>();
@@ -253,7 +258,7 @@ class Converter {
   }
 
   /** A structure's fields; unnamed members of structure/union type are flattened in. */
-  fields(fieldList: number, into: Record<string, IsfField> = {}, baseOffset = 0, depth = 0): Record<string, IsfField> {
+  fields(fieldList: number, into: Record<string, IsfField> = dict(), baseOffset = 0, depth = 0): Record<string, IsfField> {
     if (depth > 16) return into;
     for (const f of this.tpi.fieldsOf(fieldList)) {
       if (f.kind !== 'member') continue;
@@ -279,14 +284,14 @@ export function pdbToIsf(pdb: Pdb, opts: PdbToIsfOptions = {}): IsfDocument {
 export function pdbToIsfWithStats(pdb: Pdb, opts: PdbToIsfOptions = {}): { doc: IsfDocument; stats: IsfConversionStats } {
   const tpi = pdb.tpi;
   const cv = new Converter(tpi, pdb.machine);
-  const userTypes: Record<string, IsfUserType> = {};
-  const enums: Record<string, IsfEnum> = {};
+  const userTypes: Record<string, IsfUserType> = dict();
+  const enums: Record<string, IsfEnum> = dict();
   tpi.forEach((ti, r) => {
     if (r.kind === 'enum') {
       if (r.forwardRef) return;
       const name = cv.isfName(ti, r);
       if (Object.prototype.hasOwnProperty.call(enums, name)) return;
-      const constants: Record<string, number> = {};
+      const constants: Record<string, number> = dict();
       for (const f of tpi.fieldsOf(r.fieldList)) {
         // Values past 2^53 stay bigint; stringifyIsf writes them exactly.
         if (f.kind === 'enumerate' && !Object.prototype.hasOwnProperty.call(constants, f.name)) constants[f.name] = f.value as number;
@@ -307,7 +312,7 @@ export function pdbToIsfWithStats(pdb: Pdb, opts: PdbToIsfOptions = {}): { doc: 
     userTypes[name] = { kind: r.kind === 'union' ? 'union' : 'struct', size: r.size, fields: cv.fields(r.fieldList) };
   });
 
-  const symbols: Record<string, IsfSymbol> = {};
+  const symbols: Record<string, IsfSymbol> = dict();
   for (const p of pdb.publics.publics) {
     if (p.rva === undefined) continue;
     const stripped = stripSymbolName(p.name);
@@ -341,7 +346,9 @@ export function pdbToIsfWithStats(pdb: Pdb, opts: PdbToIsfOptions = {}): { doc: 
 }
 
 function sortKeys<T>(o: Record<string, T>): Record<string, T> {
-  return Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k]]));
+  const out = dict<T>();
+  for (const k of Object.keys(o).sort()) out[k] = o[k];
+  return out;
 }
 
 /** JSON text of an ISF; bigint enum constants are written as exact integers. */

@@ -65,6 +65,7 @@ export class MsfFile {
     const dirBlockCount = Math.ceil(sb.numDirectoryBytes / bs);
     if (dirBlockCount * 4 > bs) throw new BadInputError(`${label}: MSF directory needs ${dirBlockCount} blocks, more than one block map holds`, 'pdb.directory');
     const mapBuf = this.block(sb.blockMapAddr).subarray(0, dirBlockCount * 4);
+    if (mapBuf.length < dirBlockCount * 4) throw new BadInputError(`${label}: MSF block map is truncated`, 'pdb.truncated');
     const dirBlocks = new Uint32Array(dirBlockCount);
     for (let i = 0; i < dirBlockCount; i++) dirBlocks[i] = this.checkBlock(mapBuf.readUInt32LE(i * 4), 'directory');
     const dir = this.gather(dirBlocks, sb.numDirectoryBytes);
