@@ -13,7 +13,9 @@
 // file name, store path, ISF path and URL to fetch.
 import { SymbolsNeededError, VsmError } from '../errors.ts';
 import { log } from '../log.ts';
+import { inferLayout, type Inference } from './infer.ts';
 import { IsfTypes, loadIsfFile } from './isf.ts';
+import { applySymbols, observedRvas, type KernelDiscovery } from './kernel.ts';
 import { builtinByBuild, builtinByPdb, builtinByRvas, tableSummary } from './layout-table.ts';
 import { layoutFromIsf, type KernelLayout, type LayoutSymbolKey } from './layout.ts';
 import { layoutFromPdbFile } from './pdb-layout.ts';
@@ -53,7 +55,7 @@ export interface ResolveOptions {
   readonly observedRvas?: Partial<Record<LayoutSymbolKey, number>>;
 }
 
-export type TriedStep = 'symbols' | 'nt-symbol-path' | 'cache' | 'builtin' | 'builtin-rva' | 'server' | 'builtin-build';
+export type TriedStep = 'symbols' | 'nt-symbol-path' | 'cache' | 'builtin' | 'builtin-rva' | 'server' | 'builtin-build' | 'inferred';
 export type TriedResult = 'matched' | 'not-found' | 'mismatch' | 'error' | 'skipped' | 'unusable';
 
 /** One place we looked, and what happened there. */
@@ -327,4 +329,55 @@ function symbolsNeeded(identity: PdbIdentity | undefined, build: number | undefi
     w,
     tried,
   );
+}
+
+export interface KernelLayoutResult extends ResolvedSymbols {
+  /** The discovery with PsActiveProcessHead etc. filled from symbols or inference where the dump lacked them. */
+  readonly kernel: KernelDiscovery;
+  /** Present when the data was used: offsets inferred (no symbols), or the list head found in a raw image. */
+  readonly inference?: Inference;
+}
+
+/**
+ * The whole chain for a discovered kernel: resolveSymbols (with the RVAs the dump shows), then the
+ * kernel globals from the symbol RVAs; when no source has symbols, offsets inferred from the data
+ * (every such field marked inferred). A raw image matched only by build has no RVAs, so its list
+ * head is found from the data too. Throws KernelSymbolsNeededError when inference fails as well.
+ */
+export async function resolveKernelLayout(k: KernelDiscovery, opts: ResolveOptions = {}): Promise<KernelLayoutResult> {
+  let resolved: ResolvedSymbols;
+  try {
+    resolved = await resolveSymbols(k.pdb, k.build, { ...opts, observedRvas: opts.observedRvas ?? observedRvas(k) });
+  } catch (e) {
+    if (!(e instanceof KernelSymbolsNeededError)) throw e;
+    const inf = inferLayout(k);
+    const tried = [...e.tried];
+    if (!inf.layout) {
+      tried.push({ step: 'inferred', where: 'the dump\'s own data', result: 'not-found', detail: inf.failure });
+      throw new KernelSymbolsNeededError(e.message, e.wanted, tried);
+    }
+    tried.push({ step: 'inferred', where: 'the dump\'s own data', result: 'matched', detail: `${Object.keys(inf.layout.fields).length} offsets inferred from ${inf.processes.length} listed processes` });
+    log().warn({ refused: inf.refused }, 'no symbols: offsets inferred from the data');
+    return {
+      layout: inf.layout,
+      source: `inferred from the data (${inf.layout.source.kind === 'inferred' ? inf.layout.source.method : ''}); no symbols for ${k.pdb ? idText(k.pdb) : 'this kernel'}`,
+      exact: false,
+      tried,
+      kernel: { ...k, psActiveProcessHead: k.psActiveProcessHead ?? inf.psActiveProcessHead },
+      inference: inf,
+    };
+  }
+  let kernel = applySymbols(k, resolved.layout, resolved.exact || resolved.layout.source.kind === 'builtin');
+  let inference: Inference | undefined;
+  if (kernel.psActiveProcessHead === undefined && kernel.vm) {
+    // Offsets but no RVAs (a raw image matched by build): find the list head from the data.
+    inference = inferLayout(kernel);
+    if (inference.psActiveProcessHead !== undefined) {
+      kernel = { ...kernel, psActiveProcessHead: inference.psActiveProcessHead, evidence: [...kernel.evidence, `PsActiveProcessHead ${`0x${inference.psActiveProcessHead.toString(16)}`} found from the data (no symbol RVA)`] };
+      const f = inference.layout?.fields;
+      const disagree = f ? (Object.keys(f) as (keyof typeof f)[]).filter((key) => resolved.layout.fields[key] && resolved.layout.fields[key]!.offset !== f[key]!.offset) : [];
+      if (disagree.length) kernel = { ...kernel, problems: [...kernel.problems, `the data disagrees with the ${resolved.source} on ${disagree.join(', ')}`] };
+    }
+  }
+  return { ...resolved, kernel, inference };
 }
