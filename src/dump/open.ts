@@ -2,9 +2,12 @@
 // file name:
 //   `PAGEDU64`            → Windows x64 crash dump (crash.ts): DumpType 1, 4, 5, 6, 8, 9, 0xA;
 //   `PAGEDUMP`            → 32-bit crash dump: UnsupportedError;
+//   VMware state magic    → the .vmem beside it, mapped through the state file's regions (vmware.ts);
 //   other known magics    → UnsupportedError / BadInputError naming what was found (minidump, ELF
 //                           core, hibernation file, EWF, LiME, archives, VMware state, PE, PDB);
-//   anything else         → raw physical memory image: page n at file offset n × 4096.
+//   anything else         → raw physical memory image: page n at file offset n × 4096 — or, when a
+//                           VMware .vmss/.vmsn (by content) sits beside it with the same base name,
+//                           a .vmem mapped through that state file's memory regions.
 // API (stable; others build on it): openDump(path, opts?) → Dump (src/dump/types.ts); Dump.physical
 // is a PhysicalMemory (undefined for triage dumps); X64VirtualMemory in x64.ts walks it.
 import { BadInputError, UnsupportedError } from '../errors.ts';
@@ -13,6 +16,7 @@ import { DUMP_HEADER32, machineName } from './crash-structs.ts';
 import { EvidenceFile } from './evidence-file.ts';
 import { RunPhysicalMemory } from './physical.ts';
 import { PAGE_SIZE, type Dump } from './types.ts';
+import { findStateBeside, findVmemBeside, isVmwareState, openVmware } from './vmware.ts';
 
 export type { OpenOptions } from './crash.ts';
 
@@ -27,10 +31,6 @@ const OTHER_FORMATS: ReadonlyArray<{ magic: Buffer; name: string; unsupported: b
   { magic: Buffer.from('RSTR'), name: 'a Windows hibernation file', unsupported: true },
   { magic: Buffer.from('EVF\x09\x0d\x0a\xff\x00', 'latin1'), name: 'an EWF (E01) image: export it to a raw image first', unsupported: true },
   { magic: Buffer.from('EMiL'), name: 'a LiME image', unsupported: true },
-  { magic: Buffer.from([0xd0, 0xbe, 0xd2, 0xbe]), name: 'a VMware saved-state file (.vmss/.vmsn): give the .vmem', unsupported: true },
-  { magic: Buffer.from([0xd1, 0xba, 0xd1, 0xba]), name: 'a VMware saved-state file (.vmss/.vmsn): give the .vmem', unsupported: true },
-  { magic: Buffer.from([0xd2, 0xbe, 0xd2, 0xbe]), name: 'a VMware saved-state file (.vmss/.vmsn): give the .vmem', unsupported: true },
-  { magic: Buffer.from([0xd3, 0xbe, 0xd3, 0xbe]), name: 'a VMware saved-state file (.vmss/.vmsn): give the .vmem', unsupported: true },
   { magic: Buffer.from([0x1f, 0x8b]), name: 'a gzip archive: decompress it first', unsupported: true },
   { magic: Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]), name: 'an xz archive: decompress it first', unsupported: true },
   { magic: Buffer.from([0x50, 0x4b, 0x03, 0x04]), name: 'a zip archive: extract it first', unsupported: true },
@@ -70,6 +70,20 @@ function detect(file: EvidenceFile, opts: OpenOptions): Dump {
     }
     throw new BadInputError(`crash dump signature PAGE followed by ${JSON.stringify(valid)} instead of DU64: damaged header`, 'dump.bad-signature');
   }
+  if (isVmwareState(head)) {
+    // Given the .vmss/.vmsn: analyse the .vmem beside it through its region map.
+    const vmem = findVmemBeside(file.path);
+    if (!vmem) throw new UnsupportedError(`${file.path} is a VMware saved-state file with no .vmem beside it: give the .vmem (memory kept inside a .vmsn is not supported)`, 'dump.vmware-no-vmem');
+    const v = new EvidenceFile(vmem);
+    try {
+      const d = openVmware(v, file.path);
+      file.close();
+      return d;
+    } catch (e) {
+      v.close();
+      throw e;
+    }
+  }
   for (const f of OTHER_FORMATS) {
     if (head.length >= f.magic.length && head.subarray(0, f.magic.length).equals(f.magic)) {
       if (f.unsupported) throw new UnsupportedError(`${file.path} is ${f.name}`, 'dump.other-format');
@@ -79,6 +93,8 @@ function detect(file: EvidenceFile, opts: OpenOptions): Dump {
   if (head.length >= 2 && head.toString('latin1', 0, 2) === 'MZ' && looksLikePe(file)) {
     throw new BadInputError(`${file.path} is a PE executable, not a memory dump`, 'dump.not-a-dump');
   }
+  const state = findStateBeside(file.path);
+  if (state) return openVmware(file, state);
   return openRaw(file, opts);
 }
 

@@ -149,3 +149,45 @@ export function writeTmp(dir: string, name: string, data: Buffer): string {
   writeFileSync(p, data);
   return p;
 }
+
+/**
+ * A VMware state file (.vmss/.vmsn) with a "memory" group holding the region map; `blob` puts a
+ * long-data tag (as memory kept inside a .vmsn) of that declared size before the region tags.
+ */
+export function buildVmss(regions: Array<{ ppn: number; pageNum: number; size: number }>, o: { magic?: number; blob?: number; blobWritten?: number } = {}): Buffer {
+  const magic = o.magic ?? 0xbed2bed2; // version 2: blob size fields are 8 bytes
+  const version = magic & 0xf;
+  const tag = (name: string, idx: number[], value: number) => {
+    const b = Buffer.alloc(2 + name.length + idx.length * 4 + 4);
+    b[0] = (idx.length << 6) | 4;
+    b[1] = name.length;
+    b.write(name, 2, 'latin1');
+    idx.forEach((v, i) => b.writeUInt32LE(v, 2 + name.length + i * 4));
+    b.writeUInt32LE(value, 2 + name.length + idx.length * 4);
+    return b;
+  };
+  const tags: Buffer[] = [];
+  if (o.blob !== undefined) {
+    const w = version === 0 ? 4 : 8;
+    const name = 'Memory';
+    const b = Buffer.alloc(2 + name.length + 2 * w + 2 + (o.blobWritten ?? o.blob), 0xcc); // blobWritten < blob: a cut blob
+    b[0] = 62;
+    b[1] = name.length;
+    b.write(name, 2, 'latin1');
+    if (w === 4) b.writeUInt32LE(o.blob, 2 + name.length);
+    else b.writeBigUInt64LE(BigInt(o.blob), 2 + name.length);
+    tags.push(b);
+  }
+  tags.push(tag('regionsCount', [], regions.length));
+  regions.forEach((r, i) => tags.push(tag('regionPPN', [i], r.ppn), tag('regionPageNum', [i], r.pageNum), tag('regionSize', [i], r.size)));
+  tags.push(Buffer.from([0, 0]));
+  const head = Buffer.alloc(12 + 2 * 80);
+  head.writeUInt32LE(magic, 0);
+  head.writeUInt32LE(2, 8);
+  head.write('cpu', 12, 'latin1');
+  const cpuTags = head.length;
+  head.writeBigUInt64LE(BigInt(cpuTags), 12 + 64);
+  head.write('memory', 12 + 80, 'latin1');
+  head.writeBigUInt64LE(BigInt(cpuTags + 2), 12 + 80 + 64);
+  return Buffer.concat([head, Buffer.from([0, 0]), ...tags]);
+}
