@@ -1,5 +1,108 @@
-// Placeholder until this command lands; replaced by its owner.
-import { VsmError, ExitCode } from '../errors.ts';
-export async function run(_argv: Record<string, unknown>): Promise<number> {
-  throw new VsmError('the analyze command is not built yet', ExitCode.Internal, 'not-built');
+// `vsm-forensics analyze <dump>`: processes (list + pool scan), secure processes and trustlets, PPL,
+// VTL1 page isolation and the VBS posture. A terminal table and the verdict by default; --json,
+// --ndjson (FILE or - for stdout) and --html FILE write the reports.
+// Exit codes: 0 done; 1 a finding at or above --fail-on; 2 bad input; 3 unsupported input (a triage
+// dump, DumpType 4, holds no physical memory: it is refused with exit 3 and a message saying so);
+// 4 symbols needed.
+import { writeFileSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { hostname } from 'node:os';
+import { statSync } from 'node:fs';
+import { hashEvidence } from '../dump/hash.ts';
+import { openDump } from '../dump/open.ts';
+import { machineName } from '../dump/crash-structs.ts';
+import { ExitCode, UsageError } from '../errors.ts';
+import { filetimeToIso } from '../ntos/process.ts';
+import { buildReport, createProgress, renderHtml, renderJson, renderNdjson, renderTerminal, type EvidenceInfo } from '../reports/index.ts';
+import { analyzeDump } from '../vsm/analyze.ts';
+import { SEVERITIES, type Severity } from '../vsm/types.ts';
+
+export async function run(argv: Record<string, unknown>): Promise<number> {
+  const path = String(argv.dump);
+  const json = argv.json as string | undefined;
+  const ndjson = argv.ndjson as string | undefined;
+  const html = argv.html as string | undefined;
+  if (json === '-' && ndjson === '-') throw new UsageError('--json - and --ndjson - cannot both write to stdout');
+  if (html === '-') throw new UsageError('--html needs a file name');
+  const failOn = argv.failOn as Severity | undefined;
+  const quiet = argv.quiet === true;
+  const started = new Date();
+
+  const dump = openDump(path);
+  try {
+    let sha256: string | null = null;
+    let sha256At: string | null = null;
+    if (argv.hash !== false) {
+      const bar = createProgress({ label: 'sha256', unit: 'bytes', enabled: quiet ? false : undefined });
+      try {
+        sha256 = (await hashEvidence(path, { progress: bar.update })).sha256;
+        sha256At = new Date().toISOString();
+      } finally {
+        bar.done();
+      }
+    }
+    const scanBar = createProgress({ label: 'scanning', unit: 'items', enabled: quiet ? false : undefined });
+    let analysis;
+    try {
+      analysis = await analyzeDump(dump, {
+        scan: argv.scan !== false,
+        symbols: { symbols: argv.symbols as string[] | undefined, symbolServer: argv.symbolServer as string | undefined },
+        onScanProgress: scanBar.update,
+      });
+    } finally {
+      scanBar.done();
+    }
+    const finished = new Date();
+    let mtime: string | null = null;
+    try {
+      mtime = statSync(path).mtime.toISOString();
+    } catch {
+      mtime = null;
+    }
+    const h = dump.header;
+    const evidence: EvidenceInfo = {
+      path: resolve(path),
+      fileName: basename(path),
+      size: dump.fileSize,
+      sha256,
+      sha256ComputedAt: sha256At,
+      mtime,
+      format: dump.format,
+      formatName: dump.formatName,
+      dumpType: h ? h.dumpType : null,
+      systemTime: h ? filetimeToIso(h.systemTime) : null,
+      build: analysis.kernel.build ?? (h ? h.minorVersion : null),
+      machine: h ? machineName(h.machineImageType) : dump.format === 'raw' ? 'AMD64' : null,
+      comment: h && h.comment ? h.comment : null,
+      partialByNature: dump.partialByNature,
+    };
+    const report = buildReport(
+      analysis,
+      {
+        commandLine: ['vsm-forensics', ...process.argv.slice(2)].join(' '),
+        startedAt: started.toISOString(),
+        finishedAt: finished.toISOString(),
+        durationMs: finished.getTime() - started.getTime(),
+        case: argv.case as string | undefined,
+        examiner: argv.examiner as string | undefined,
+        host: hostname(),
+      },
+      evidence,
+    );
+    const out = (target: string, text: string) => (target === '-' ? process.stdout.write(text) : writeFileSync(target, text));
+    if (json) out(json, renderJson(report));
+    if (ndjson) out(ndjson, renderNdjson(report));
+    if (html) writeFileSync(html, renderHtml(report));
+    if (json !== '-' && ndjson !== '-') {
+      const color = process.stdout.isTTY === true && !process.env.NO_COLOR;
+      process.stdout.write(renderTerminal(report, { color }));
+    }
+    if (failOn) {
+      const min = SEVERITIES.indexOf(failOn);
+      if (analysis.findings.some((f) => SEVERITIES.indexOf(f.severity) >= min)) return ExitCode.Finding;
+    }
+    return ExitCode.Ok;
+  } finally {
+    dump.close();
+  }
 }

@@ -76,6 +76,8 @@ export interface ScanOptions extends Omit<ReadProcessOptions, 'kernel'> {
 
 export const DEFAULT_MAX_HITS = 65536;
 export const DEFAULT_MAX_CANDIDATES = 4_000_000;
+/** Pool blocks crossing a page that wait for the page-table lookup. */
+const MAX_DEFERRED = 65536;
 
 const PRO = Buffer.from('Pro', 'latin1');
 
@@ -94,6 +96,7 @@ export function scanProcesses(pm: PhysicalMemory, layout: KernelLayout, opts: Sc
 
   const hits: ScanHit[] = [];
   const seen = new Set<number>();
+  const deferred: { poolPa: number; blockBytes: number; tag: string }[] = [];
   const rejected: Record<string, number> = {};
   const reject = (why: string) => (rejected[why] = (rejected[why] ?? 0) + 1);
   const capsHit: { cap: string; limit: number }[] = [];
@@ -107,76 +110,90 @@ export function scanProcesses(pm: PhysicalMemory, layout: KernelLayout, opts: Sc
     const hdr = chunk.subarray(tagOff - 4, tagOff + 12);
     const tag = hdr[7] === 0x63 ? 'Proc' : 'Pro\\xe3';
     const raw16 = hdr.readUInt16LE(bsP.offset);
-    const blockBytes = (((raw16 >> (bsP.bitPosition ?? 0)) & ((1 << (bsP.bitLength ?? 8)) - 1)) * 16);
+    const blockBytes = ((raw16 >> (bsP.bitPosition ?? 0)) & ((1 << (bsP.bitLength ?? 8)) - 1)) * 16;
     // The block must hold a pool header, an object header and a whole EPROCESS, with bounded slack.
     if (blockBytes < 16 + ohSize + size || blockBytes > 16 + MAX_OPTIONAL + 0x40 + bodyOff + size + 0x100) return reject('pool block size');
-    const block = pm.read(poolPa, Math.min(blockBytes, 16 + MAX_OPTIONAL + 0x40 + bodyOff));
-    let found = false;
+    const headLen = Math.min(blockBytes, 16 + MAX_OPTIONAL + 0x40 + bodyOff);
+    const block = pm.read(poolPa, headLen);
+    if (examineBlock(block.data, block.absentPages, poolPa, null, blockBytes, tag)) return;
+    // The block continues past its first page, whose virtual neighbour may be elsewhere physically:
+    // decide once the page tables have told us the block's VA.
+    if ((poolPa % PAGE_SIZE) + blockBytes > PAGE_SIZE && opts.kernel && opts.reverseMap !== false) {
+      if (deferred.length < MAX_DEFERRED) deferred.push({ poolPa, blockBytes, tag });
+      else if (!capsHit.some((c) => c.cap === 'scan.deferred')) capsHit.push({ cap: 'scan.deferred', limit: MAX_DEFERRED });
+      return;
+    }
+    reject('object/EPROCESS checks');
+  };
+
+  /**
+   * Looks for an OBJECT_HEADER + EPROCESS in a pool block. `head` holds the block's first bytes,
+   * read physically (poolVa null: pages assumed contiguous) or virtually (poolVa known).
+   */
+  const examineBlock = (head: Buffer, absentPages: readonly number[], poolPa: number, poolVa: bigint | null, blockBytes: number, tag: string): boolean => {
     // Optional info blocks lie between the pool header and the OBJECT_HEADER: try each position.
-    for (let d = 16; d <= 16 + MAX_OPTIONAL + 0x30 && !found; d += 8) {
+    for (let d = 16; d <= 16 + MAX_OPTIONAL + 0x30; d += 8) {
+      if (d + bodyOff > blockBytes - size || d + bodyOff > head.length) break;
       const hPa = poolPa + d;
-      const bodyPa = hPa + bodyOff;
-      if (bodyPa + size > poolPa + blockBytes) break;
-      if (d + bodyOff > block.data.length) break;
-      if (block.absentPages.length && block.absentPages.includes(Math.floor(hPa / PAGE_SIZE))) break;
-      const infoMask = block.data[d + imOff];
+      if (poolVa === null && absentPages.includes(Math.floor(hPa / PAGE_SIZE))) break;
+      const infoMask = head[d + imOff];
       const opt = optionalHeaderBytes(infoMask);
       if (opt > d - 16 || d - 16 - opt >= 0x40) continue;
-      const pointerCount = block.data.readBigInt64LE(d);
-      const handleCount = block.data.readBigInt64LE(d + 8);
+      const pointerCount = head.readBigInt64LE(d);
+      const handleCount = head.readBigInt64LE(d + 8);
       if (pointerCount < 0n || pointerCount >= 1n << 48n || handleCount < 0n || handleCount >= 1n << 32n) continue;
-      const storedTi = block.data[d + tiOff];
-      if (typeIndex.kind === 'key' && (((storedTi ^ typeIndex.key) & 0xf) !== ((hPa >> 8) & 0xf))) continue;
-      if (seen.has(bodyPa)) {
-        found = true;
-        break;
+      const storedTi = head[d + tiOff];
+      // Byte 1 of the header's VA: its low nibble is the PA's (same page offset); all of it once the VA is known.
+      const hVa = poolVa === null ? null : poolVa + BigInt(d);
+      if (typeIndex.kind === 'key') {
+        const implied = (storedTi ^ typeIndex.key) & 0xff;
+        if (hVa !== null ? implied !== Number((hVa >> 8n) & 0xffn) : (implied & 0xf) !== ((hPa >> 8) & 0xf)) continue;
       }
-      const bytes = ObjectBytes.fromPhysical(pm, bodyPa, size);
-      const obj0 = () => bytes;
-      let info = decodeEprocess(bytes, layout, { va: null, pa: bodyPa }, readOpts);
-      if (implausibilities(info, { allowNullLinks: true }).length > 0) continue;
-      // Establish the VA: known from the list, or from a neighbour's pointer back at us, checked by translation.
-      let va: bigint | null = opts.knownVaByPa?.get(bodyPa) ?? null;
-      let vaMethod: ScanHit['vaMethod'] = va !== null ? 'list' : null;
-      if (va === null && opts.kernel) {
-        const k = opts.kernel;
-        const tries: [bigint | undefined, ScanHit['vaMethod']][] = [];
-        if (info.flink !== undefined && isKernelPointer(info.flink)) {
-          if (info.flink === info.blink) tries.push([info.flink, 'self-link']);
-          tries.push([k.readU64(info.flink + 8n), 'neighbour-flink']);
-        }
-        if (info.blink !== undefined && isKernelPointer(info.blink)) tries.push([k.readU64(info.blink), 'neighbour-blink']);
-        // Any empty LIST_ENTRY inside the object (ThreadListHead of an exited process…) points at itself.
-        const selfVa = emptyListHeadVa(obj0(), bodyPa);
-        if (selfVa !== null) tries.push([selfVa + linksOff, 'empty-list-head']);
-        for (const [link, method] of tries) {
-          if (link === undefined || !isKernelPointer(link)) continue;
-          const cand = link - linksOff;
-          const t = k.translate(cand);
-          if (t.ok && t.pa === bodyPa) {
-            va = cand;
-            vaMethod = method;
-            break;
-          }
-        }
-      }
-      if (va !== null) {
-        if (typeIndex.kind === 'key' && ((storedTi ^ typeIndex.key) & 0xff) !== Number(((va - BigInt(bodyOff)) >> 8n) & 0xffn)) continue;
-        // Read through the page tables: the object may continue on a non-adjacent physical page.
-        if (opts.kernel) {
-          const v = readEprocess(opts.kernel, layout, va, readOpts);
-          if (implausibilities(v, { allowNullLinks: true }).length === 0) info = { ...v, pa: bodyPa };
+      let bodyPa: number;
+      if (hVa !== null) {
+        const t = opts.kernel!.translate(hVa + BigInt(bodyOff));
+        if (!t.ok) continue;
+        bodyPa = t.pa;
+      } else bodyPa = hPa + bodyOff;
+      if (seen.has(bodyPa)) return true;
+      let resolved: { va: bigint; method: NonNullable<ScanHit['vaMethod']> } | null = hVa !== null ? { va: hVa + BigInt(bodyOff), method: 'page-tables' } : null;
+      let info: EprocessInfo;
+      if (resolved === null) {
+        // Physically the object may continue on a page that is not its virtual neighbour: judge the
+        // first page's fields at once, the rest through the page tables once the VA is known.
+        const phys = ObjectBytes.fromPhysical(pm, bodyPa, size);
+        const firstLen = Math.min(size, PAGE_SIZE - (bodyPa % PAGE_SIZE));
+        const first = phys.clip(firstLen);
+        const headInfo = decodeEprocess(first, layout, { va: null, pa: bodyPa });
+        if (implausibilities(headInfo, { allowNullLinks: true, lenient: true }).length > 0) continue;
+        const va0 = opts.knownVaByPa?.get(bodyPa);
+        resolved = va0 !== undefined ? { va: va0, method: 'list' } : opts.kernel ? resolveVa(opts.kernel, headInfo, first, bodyPa, linksOff) : null;
+        if (resolved && typeIndex.kind === 'key' && ((storedTi ^ typeIndex.key) & 0xff) !== Number(((resolved.va - BigInt(bodyOff)) >> 8n) & 0xffn)) continue;
+        if (!resolved) {
+          info = decodeEprocess(phys, layout, { va: null, pa: bodyPa }, readOpts);
+          if (implausibilities(info, { allowNullLinks: true }).length > 0) continue; // maybe deferred by the caller
+          seen.add(bodyPa);
+          addHit({ pa: bodyPa, poolPa, tag, va: null, vaMethod: null, info });
+          return true;
         }
       }
+      const v = readEprocess(opts.kernel!, layout, resolved.va, readOpts);
+      if (implausibilities(v, { allowNullLinks: true }).length > 0) continue;
+      info = { ...v, pa: bodyPa };
       seen.add(bodyPa);
-      hits.push({ pa: bodyPa, poolPa, tag, va, vaMethod, info });
-      found = true;
-      if (hits.length >= maxHits) {
-        capsHit.push({ cap: 'scan.hits', limit: maxHits });
-        stop = true;
-      }
+      addHit({ pa: bodyPa, poolPa, tag, va: resolved.va, vaMethod: resolved.method, info });
+      return true;
     }
-    if (!found) reject('object/EPROCESS checks');
+    return false;
+  };
+
+  const addHit = (h: ScanHit) => {
+    if (hits.length >= maxHits) return;
+    hits.push(h);
+    if (hits.length >= maxHits) {
+      capsHit.push({ cap: 'scan.hits', limit: maxHits });
+      stop = true;
+    }
   };
 
   const markers = opts.markers ?? [];
@@ -208,21 +225,48 @@ export function scanProcesses(pm: PhysicalMemory, layout: KernelLayout, opts: Sc
     opts.onProgress?.(pagesScanned, total);
   }, opts.chunkBytes);
 
-  // Hits still without a VA: look their pages up in the kernel's own page tables.
-  if (opts.kernel && opts.reverseMap !== false && hits.some((h) => h.va === null)) {
+  // Hits still without a VA, and objects whose later pages need their VA: ask the kernel's page tables.
+  if (opts.kernel && opts.reverseMap !== false && (deferred.length > 0 || hits.some((h) => h.va === null))) {
+    const k = opts.kernel;
     const pending = hits.filter((h) => h.va === null);
-    const found = reverseMapKernel(opts.kernel, pending.map((h) => h.pa));
+    const found = reverseMapKernel(k, [...pending.map((h) => h.pa), ...deferred.map((d) => d.poolPa)]);
     if (found.capHit) capsHit.push({ cap: 'scan.reverse-map-entries', limit: found.limit });
     for (const h of pending) {
       const va = found.vas.get(h.pa);
       if (va === undefined) continue;
-      const i = hits.indexOf(h);
-      const v = readEprocess(opts.kernel, layout, va, readOpts);
+      const v = readEprocess(k, layout, va, readOpts);
       const info = implausibilities(v, { allowNullLinks: true }).length === 0 ? { ...v, pa: h.pa } : h.info;
-      hits[i] = { ...h, va, vaMethod: 'page-tables', info };
+      hits[hits.indexOf(h)] = { ...h, va, vaMethod: 'page-tables', info };
+    }
+    for (const d of deferred) {
+      const poolVa = found.vas.get(d.poolPa);
+      const head = poolVa === undefined ? undefined : k.read(poolVa, Math.min(d.blockBytes, 16 + MAX_OPTIONAL + 0x40 + bodyOff));
+      if (poolVa === undefined || !head || !examineBlock(head, [], d.poolPa, poolVa, d.blockBytes, d.tag)) reject('object/EPROCESS checks');
     }
   }
   return { hits, stats: { pagesScanned, bytesScanned, candidates: Math.min(candidates, maxCandidates), rejected }, typeIndex, capsHit, markerHits };
+}
+
+/**
+ * The VA of a scanned object, checked by translating it back to `pa`: from its own list links
+ * (self-linked when unlinked, else a neighbour pointing back at it) or an empty list head inside it.
+ */
+function resolveVa(k: VirtualMemory, info: EprocessInfo, obj: ObjectBytes, pa: number, linksOff: bigint): { va: bigint; method: NonNullable<ScanHit['vaMethod']> } | null {
+  const tries: [bigint | undefined, NonNullable<ScanHit['vaMethod']>][] = [];
+  if (info.flink !== undefined && isKernelPointer(info.flink)) {
+    if (info.flink === info.blink) tries.push([info.flink, 'self-link']);
+    tries.push([k.readU64(info.flink + 8n), 'neighbour-flink']);
+  }
+  if (info.blink !== undefined && isKernelPointer(info.blink)) tries.push([k.readU64(info.blink), 'neighbour-blink']);
+  const selfVa = emptyListHeadVa(obj, pa);
+  if (selfVa !== null) tries.push([selfVa + linksOff, 'empty-list-head']);
+  for (const [link, method] of tries) {
+    if (link === undefined || !isKernelPointer(link)) continue;
+    const cand = link - linksOff;
+    const t = k.translate(cand);
+    if (t.ok && t.pa === pa) return { va: cand, method };
+  }
+  return null;
 }
 
 /** The VA of an object from a self-referencing (empty) LIST_ENTRY inside it, when one is found. */

@@ -87,6 +87,12 @@ export class ObjectBytes {
     return new ObjectBytes(r.data, valid);
   }
 
+  /** The same bytes with only the first `length` counted as evidence. */
+  clip(length: number): ObjectBytes {
+    const valid = this.valid.filter(([s]) => s < length).map(([s, e]) => [s, Math.min(e, length)] as const);
+    return new ObjectBytes(this.data, valid);
+  }
+
   get complete(): boolean {
     return this.valid.length === 1 && this.valid[0][0] === 0 && this.valid[0][1] === this.data.length;
   }
@@ -283,24 +289,36 @@ export function readEprocess(vm: VirtualMemory, layout: KernelLayout, va: bigint
 }
 
 /** Why an EPROCESS is not plausible (empty when it is). Used by the scan and to stop a list walk on garbage. */
-export function implausibilities(p: EprocessInfo, opts: { allowNullLinks?: boolean; /** The list walk checks links itself. */ ignoreLinks?: boolean } = {}): string[] {
+export function implausibilities(
+  p: EprocessInfo,
+  opts: {
+    allowNullLinks?: boolean;
+    /** The list walk checks links itself. */
+    ignoreLinks?: boolean;
+    /** Only impossible values count; unreadable fields do not (a first look at part of an object). */
+    lenient?: boolean;
+  } = {},
+): string[] {
   const bad: string[] = [];
-  if (p.pid === undefined) bad.push('pid unreadable');
+  const missing = (what: string) => {
+    if (!opts.lenient) bad.push(what);
+  };
+  if (p.pid === undefined) missing('pid unreadable');
   else if (p.pid % 4n !== 0n || p.pid >= 1n << 32n) bad.push(`pid ${p.pid} impossible`);
   if (p.ppid !== undefined && (p.ppid % 4n !== 0n || p.ppid >= 1n << 32n)) bad.push(`ppid ${p.ppid} impossible`);
-  if (p.flink === undefined || p.blink === undefined) bad.push('ActiveProcessLinks unreadable');
+  if (p.flink === undefined || p.blink === undefined) missing('ActiveProcessLinks unreadable');
   else if (!opts.ignoreLinks) {
     const nullLinks = p.flink === 0n && p.blink === 0n;
     if (!(nullLinks && opts.allowNullLinks) && !(isKernelPointer(p.flink) && isKernelPointer(p.blink))) bad.push('ActiveProcessLinks not canonical kernel pointers');
   }
-  if (!p.imageFileNameRaw) bad.push('ImageFileName unreadable');
+  if (!p.imageFileNameRaw) missing('ImageFileName unreadable');
   else {
     const r = printableRatio(p.imageFileNameRaw);
     if (r.length === 0 || r.printable * 2 < r.length || p.imageFileNameRaw[0] < 0x20) bad.push('ImageFileName not printable');
   }
-  if (p.dtb === undefined) bad.push('DirectoryTableBase unreadable');
+  if (p.dtb === undefined) missing('DirectoryTableBase unreadable');
   else if (p.dtb === 0n || (p.dtb & 0xfffn) !== 0n || p.dtb >= 1n << 52n) bad.push('DirectoryTableBase not a page-aligned physical address');
-  if (p.createTime === undefined) bad.push('CreateTime unreadable');
+  if (p.createTime === undefined) missing('CreateTime unreadable');
   else if (!filetimeSane(p.createTime)) bad.push('CreateTime impossible');
   if (p.exitTime !== undefined && p.exitTime !== 0n && (!filetimeSane(p.exitTime) || (p.createTime !== undefined && p.exitTime < p.createTime))) bad.push('ExitTime impossible');
   return bad;

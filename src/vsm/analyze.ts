@@ -4,7 +4,10 @@
 import type { Dump, DumpFormat, MissingRange, PhysicalMemory, VirtualMemory } from '../dump/types.ts';
 import { PAGE_SIZE } from '../dump/types.ts';
 import { X64VirtualMemory } from '../dump/x64.ts';
+import { UnsupportedError } from '../errors.ts';
 import { log } from '../log.ts';
+import { applySymbols, discoverKernel, observedRvas } from '../ntos/kernel.ts';
+import { resolveSymbols, type ResolveOptions } from '../ntos/symbols.ts';
 import type { KernelLayout } from '../ntos/layout.ts';
 import { scanProcesses, typeIndexKeyFromCookie, typeIndexKeyFromKnown, type ScanHit, type TypeIndexCheck } from '../ntos/pool-scan.ts';
 import { walkProcessList, type ListIssueKind, type ListWalk } from '../ntos/process-list.ts';
@@ -201,7 +204,7 @@ export function analyzeKernel(ev: EvidenceView, k: KernelContext, opts: AnalyzeO
   // 6. Baseline over ordinary processes, then isolation of each secure process.
   const baseline = { processes: 0, pagesMapped: 0, pagesNotResident: 0, pagesAbsent: 0, pagesUnreadable: 0, pagesReadable: 0 };
   const maxBase = opts.baselineProcesses ?? DEFAULT_BASELINE_PROCESSES;
-  const ordinary = drafts.filter(({ rec, m }) => rec.secure === false && !rec.terminated && m.info.dtb && isUserPointer(m.info.peb ?? 0n));
+  const ordinary = drafts.filter(({ rec, m }) => rec.secure === false && !rec.terminated && !!m.info.dtb);
   let baselineCapped = false;
   for (const { m } of ordinary.slice(0, maxBase)) {
     const c = classifyUserPages(vmForDtb(Number(m.info.dtb! & 0x000ffffffffff000n)), pm, { maxPagesRead: opts.baselinePagesPerProcess ?? DEFAULT_BASELINE_PAGES, maxEntries: 1 << 16 });
@@ -271,4 +274,41 @@ function sortFindings(f: Finding[]): Finding[] {
   return f.map((x, i) => [x, i] as const).sort((a, b) => RANK[a[0].severity] - RANK[b[0].severity] || a[1] - b[1]).map(([x]) => x);
 }
 
-export type { Dump };
+export interface AnalyzeDumpOptions extends AnalyzeOptions {
+  /** Where symbols may come from (--symbols, --symbol-server, …). */
+  readonly symbols?: ResolveOptions;
+}
+
+/**
+ * Analyzes an opened dump: kernel discovery → symbols → analyzeKernel. Throws UnsupportedError for
+ * evidence without physical memory (triage dumps: exit 3), SymbolsNeededError when no layout fits
+ * (exit 4), BadInputError when no kernel is found (exit 2).
+ */
+export async function analyzeDump(dump: Dump, opts: AnalyzeDumpOptions = {}): Promise<Analysis> {
+  if (!dump.physical) {
+    throw new UnsupportedError(
+      `${dump.formatName} holds no physical memory (only the crashing thread's context, stack and driver list): there are no processes to walk or scan and no pages to check; use \`vsm-forensics info\` to see what it holds`,
+      'analyze.no-physical-memory',
+    );
+  }
+  const found = discoverKernel(dump);
+  for (const p of found.problems) log().debug({ problem: p }, 'kernel discovery');
+  if (!found.vm) throw new UnsupportedError(`${dump.formatName}: no kernel address space could be built`, 'analyze.no-kernel-vm');
+  const resolved = await resolveSymbols(found.pdb, found.build, { ...opts.symbols, observedRvas: observedRvas(found) });
+  const k = applySymbols(found, resolved.layout, resolved.exact);
+  const layout = resolved.layout;
+  const info: KernelInfo = {
+    base: k.kernelBase !== undefined ? hex(k.kernelBase) : null,
+    build: k.build ?? layout.build ?? null,
+    dtb: hex(k.dtb),
+    psActiveProcessHead: k.psActiveProcessHead !== undefined ? hex(k.psActiveProcessHead) : null,
+    psLoadedModuleList: k.psLoadedModuleList !== undefined ? hex(k.psLoadedModuleList) : null,
+    kdDebuggerDataBlock: k.kdbg !== undefined ? hex(k.kdbg) : null,
+    pdb: k.pdb ? { name: k.pdb.name, guid: k.pdb.guid, age: k.pdb.age } : layout.pdb ?? null,
+    symbolsSource: resolved.source,
+    discovery: k.method,
+  };
+  const ev: EvidenceView = { format: dump.format, formatName: dump.formatName, physical: dump.physical, partialByNature: dump.partialByNature, partialReasons: dump.partialReasons };
+  // Inexact symbols (same build, another revision) are named in kernel.symbolsSource.
+  return analyzeKernel(ev, { vm: found.vm, layout, base: k.kernelBase ?? null, psActiveProcessHead: k.psActiveProcessHead ?? null, info }, opts);
+}

@@ -167,14 +167,14 @@ export interface Baseline extends IsolationCounts {
   readonly processes: number;
 }
 
-/** Fewest readable pages among resident ordinary pages for the baseline to count as "a normal dump". */
-export const BASELINE_MIN_READABLE_SHARE = 0.2;
-
+/**
+ * The baseline is usable when ordinary processes show readable user pages at all: a kernel-only or
+ * damaged dump (or a kernel-only raw read) shows none, and then an unreadable trustlet proves nothing.
+ */
 export function baselineUsable(b: Baseline): { usable: boolean; why: string } {
   const resident = b.pagesAbsent + b.pagesUnreadable + b.pagesReadable;
   if (b.processes === 0 || resident === 0) return { usable: false, why: 'no ordinary process has resident user pages to compare with' };
-  const share = b.pagesReadable / resident;
-  if (share < BASELINE_MIN_READABLE_SHARE)
+  if (b.pagesReadable === 0)
     return { usable: false, why: `ordinary processes' pages are also absent or zero (${b.pagesReadable} of ${resident} resident pages readable): the dump is kernel-only or damaged` };
   return { usable: true, why: `${b.pagesReadable} of ${resident} resident pages of ${b.processes} ordinary processes are readable` };
 }

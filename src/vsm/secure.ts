@@ -37,14 +37,15 @@ export function judgeSecure(p: EprocessInfo, name: string): SecureJudgement {
   const secure = secureFlag(p);
   const known = knownTrustlet(name);
   const isSecureSystem = name === SECURE_SYSTEM;
-  // 14393 records the trustlet ID in the EPROCESS; a non-zero value is the dump's own statement.
-  const recordedId = p.trustletIdentity !== undefined && p.trustletIdentity !== 0n && p.trustletIdentity < 1n << 32n ? Number(p.trustletIdentity) : null;
+  // 14393 records the trustlet ID in the EPROCESS: where the field exists, its value is the dump's own statement.
+  const recordedId = p.trustletIdentity !== undefined && p.trustletIdentity < 1n << 32n ? Number(p.trustletIdentity) : null;
   let trustlet: SecureJudgement['trustlet'] = null;
   let anomaly: SecureJudgement['anomaly'] = null;
   if (secure === true && !isSecureSystem) {
-    trustlet = { id: recordedId ?? known?.id ?? null, name: known?.name ?? null };
+    // Trustlets are named by their image; a secure process nobody knows gets no trustlet identity, only a finding.
+    if (known) trustlet = { id: recordedId ?? known.id, name: known.name };
     if (!known) anomaly = { kind: 'secure-unknown-name', message: `secure process "${name}" is not a known trustlet` };
-    else if (recordedId !== null && known.id !== null && recordedId !== known.id)
+    else if (recordedId !== null && recordedId !== 0 && known.id !== null && recordedId !== known.id)
       anomaly = { kind: 'trustlet-id-mismatch', message: `${known.name} records trustlet ID ${recordedId}, expected ${known.id}` };
   } else if (secure === false && (known || isSecureSystem)) {
     anomaly = { kind: 'trustlet-not-secure', message: `"${name}" carries a ${isSecureSystem ? 'secure kernel host' : 'trustlet'} name but is not a secure process` };
