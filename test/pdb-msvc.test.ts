@@ -3,7 +3,8 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openPdbFile } from '../src/ntos/pdb/index.ts';
+import { openPdbFile, Stream } from '../src/ntos/pdb/index.ts';
+import { TpiStream } from '../src/ntos/pdb/tpi-stream.ts';
 import { guidDashed, readPeDebugInfo } from '../src/ntos/pe.ts';
 import { pdbToIsfWithStats, stripSymbolName } from '../src/ntos/isf-write.ts';
 import { IsfTypes } from '../src/ntos/isf.ts';
@@ -149,4 +150,15 @@ test('minimal.pdb (MSVC x86): identity, every record and public equal llvm-pdbut
   const underscored = llvm.publics.filter((p) => p.name.startsWith('_') && !p.name.includes('@'));
   t.true(underscored.length > 0);
   for (const p of underscored) t.is<unknown, unknown>(doc.symbols[p.name.slice(1)]?.linkage_name, p.name);
+});
+
+test('exceptions-test.pdb: its IPI stream (LF_SUBSTR_LIST, LF_FUNC_ID, LF_BUILDINFO…) reads through the same visitor, records kept as skipped', (t) => {
+  const pdb = openPdbFile(join(REAL, 'exceptions-test.pdb'));
+  const ipi = new TpiStream(pdb.msf.readStream(Stream.Ipi), 'exceptions-test.pdb IPI');
+  t.true(ipi.count > 100);
+  t.is(ipi.stats.bad, 0);
+  const leaves = new Set<number>();
+  for (const [, r] of ipi) if (r.kind === 'other') leaves.add(r.leaf);
+  t.true(leaves.has(0x1604), 'LF_SUBSTR_LIST present and skipped');
+  t.true(leaves.has(0x1601), 'LF_FUNC_ID present and skipped');
 });

@@ -1,6 +1,6 @@
 // `vsm-forensics symbols convert X.pdb -o out.json.xz`: a PDB to a Volatility 3 ISF file
 // (compression chosen by the output name). Prints one summary line; details go to the log.
-import { BadInputError, ExitCode } from '../errors.ts';
+import { ExitCode, UsageError } from '../errors.ts';
 import { log } from '../log.ts';
 import { pdbToIsfWithStats, writeIsfFile } from '../ntos/isf-write.ts';
 import { openPdbFile } from '../ntos/pdb/index.ts';
@@ -9,7 +9,7 @@ import { guidDashed } from '../ntos/pe.ts';
 export async function runConvert(argv: Record<string, unknown>): Promise<number> {
   const input = String(argv.pdb ?? '');
   const output = String(argv.output ?? argv.o ?? '');
-  if (!input || !output) throw new BadInputError('symbols convert needs a PDB and -o OUTPUT', 'usage');
+  if (!input || !output) throw new UsageError('symbols convert needs a PDB and -o OUTPUT (.json, .json.xz or .json.gz)');
   const t0 = performance.now();
   const pdb = openPdbFile(input);
   const { doc, stats } = pdbToIsfWithStats(pdb);

@@ -1,0 +1,57 @@
+// `vsm-forensics symbols convert`: the CLI end to end, as a user runs it.
+import test from 'ava';
+import { execFile } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { loadIsfFile, IsfTypes } from '../src/ntos/isf.ts';
+import { layoutFromIsf } from '../src/ntos/layout.ts';
+import { layoutFromPdbFile } from '../src/ntos/pdb-layout.ts';
+import { ExitCode } from '../src/errors.ts';
+
+const run = promisify(execFile);
+const BIN = new URL('../bin/vsm-forensics.js', import.meta.url).pathname;
+const PDB = new URL('./fixtures/pdb/ntkrnlmp.pdb', import.meta.url).pathname;
+const TMP = new URL('./.tmp/pdb-convert/', import.meta.url).pathname;
+rmSync(TMP, { recursive: true, force: true });
+mkdirSync(TMP, { recursive: true });
+
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await run(process.execPath, [BIN, ...args]);
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+test('symbols convert writes .json.xz / .json.gz / .json that read back to the PDB layout', async (t) => {
+  const direct = layoutFromPdbFile(PDB);
+  for (const ext of ['json.xz', 'json.gz', 'json']) {
+    const out = `${TMP}fake.${ext}`;
+    const r = await cli('symbols', 'convert', PDB, '-o', out);
+    t.is(r.code, 0, r.stderr);
+    t.regex(r.stdout, /ntkrnlmp\.pdb \{[0-9A-F-]{36}\} age 1, \d+ types/);
+    t.regex(r.stdout, /Volatility path: windows\/ntkrnlmp\.pdb\/[0-9A-F]{32}-1\.json\.xz/);
+    const magic = readFileSync(out).subarray(0, 2).toString('hex');
+    t.is(magic, ext === 'json.xz' ? 'fd37' : ext === 'json.gz' ? '1f8b' : '7b22');
+    const doc = loadIsfFile(out);
+    t.is(doc.metadata.format, '6.1.0');
+    t.is(doc.metadata.producer?.name, 'vsm-forensics');
+    t.deepEqual(layoutFromIsf(new IsfTypes(doc), { kind: 'pdb', path: PDB }).fields, direct.fields);
+  }
+});
+
+test('symbols convert: bad input and bad output names give one-line errors and distinct exit codes', async (t) => {
+  const notPdb = await cli('symbols', 'convert', BIN, '-o', `${TMP}x.json`);
+  t.is(notPdb.code, ExitCode.BadInput);
+  t.regex(notPdb.stderr, /not an MSF 7\.0 PDB/);
+  t.is(notPdb.stderr.trim().split('\n').length, 1);
+  const missing = await cli('symbols', 'convert', `${TMP}nope.pdb`, '-o', `${TMP}x.json`);
+  t.is(missing.code, ExitCode.BadInput);
+  const badName = await cli('symbols', 'convert', PDB, '-o', `${TMP}x.txt`);
+  t.is(badName.code, ExitCode.BadInput);
+  t.regex(badName.stderr, /\.json, \.json\.xz or \.json\.gz/);
+  const usage = await cli('symbols', 'convert', PDB);
+  t.is(usage.code, ExitCode.Usage);
+});
