@@ -249,12 +249,14 @@ export function buildMachine(opts: MachineOptions): Machine {
   const poolBase = canonical(BigInt(poolIndex) << 39n) + BigInt(rng.int(1, 0x1f0)) * 0x40000000n;
   const sessionBase = canonical(BigInt(sessionIndex) << 39n) + BigInt(rng.int(1, 0x1f0)) * 0x40000000n;
 
+  // The two 2 MiB physical regions first, before page-table pages fragment small memories.
+  const imagePhys = mem.alloc2M();
+  const poolPhys = mem.alloc2M();
   const systemPml4 = mem.claim(0x1ad);
   const system = new AddressSpace(mem, selfRefIndex, systemPml4);
   const kvm = new KernelVm(mem, system, kernelPfns);
 
   // --- kernel image: first 2 MiB on a large page, the rest 4 KiB-mapped where we write globals.
-  const imagePhys = mem.alloc2M();
   for (let p = imagePhys; p < imagePhys + 512; p++) kernelPfns.add(p);
   system.map2m(kernelBase, imagePhys, { exec: true });
   const usedSymbols = ['PsActiveProcessHead', 'PsLoadedModuleList', 'KdDebuggerDataBlock', 'PsInitialSystemProcess', 'ObHeaderCookie', 'ObTypeIndexTable', 'NtBuildNumber', 'MmPfnDatabase', 'PspCidTable'];
@@ -276,7 +278,6 @@ export function buildMachine(opts: MachineOptions): Machine {
   };
 
   // --- pool
-  const poolPhys = mem.alloc2M();
   for (let p = poolPhys; p < poolPhys + 512; p++) kernelPfns.add(p);
   system.map2m(poolBase, poolPhys);
   const pool = new Pool(poolBase, kvm, rng.fork('pool'));
