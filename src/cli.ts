@@ -72,7 +72,11 @@ export async function main(args: string[]): Promise<number> {
         .command(
           'convert <pdb>',
           'Convert a PDB to a Volatility 3 ISF file (.json, .json.xz or .json.gz by the output name)',
-          (yy) => yy.positional('pdb', { type: 'string', demandOption: true }).option('o', { alias: 'output', type: 'string', demandOption: true }),
+          (yy) =>
+            yy
+              .positional('pdb', { type: 'string', demandOption: true })
+              .option('o', { alias: 'output', type: 'string', demandOption: true })
+              .option('pdb-name', { type: 'string', describe: "Database name for the ISF metadata (default: the PDB's file name, e.g. ntkrnlmp.pdb)" }),
           wrap(lazy(async () => ({ run: (await import('./commands/symbols.ts')).runConvert }))),
         )
         .demandCommand(1),

@@ -1,7 +1,7 @@
 // `vsm-forensics symbols convert`: the CLI end to end, as a user runs it.
 import test from 'ava';
 import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { loadIsfFile, IsfTypes } from '../src/ntos/isf.ts';
 import { layoutFromIsf } from '../src/ntos/layout.ts';
@@ -54,4 +54,16 @@ test('symbols convert: bad input and bad output names give one-line errors and d
   t.regex(badName.stderr, /\.json, \.json\.xz or \.json\.gz/);
   const usage = await cli('symbols', 'convert', PDB);
   t.is(usage.code, ExitCode.Usage);
+});
+
+test('symbols convert --pdb-name sets the database name Volatility matches against the kernel RSDS', async (t) => {
+  const renamed = `${TMP}kernel-19041-copy.pdb`;
+  copyFileSync(PDB, renamed);
+  const out = `${TMP}named.json.xz`;
+  const plain = await cli('symbols', 'convert', renamed, '-o', out);
+  t.regex(plain.stdout, /windows\/kernel-19041-copy\.pdb\//);
+  const r = await cli('symbols', 'convert', renamed, '-o', out, '--pdb-name', 'ntkrnlmp.pdb');
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, /Volatility path: windows\/ntkrnlmp\.pdb\//);
+  t.is(loadIsfFile(out).metadata.windows?.pdb?.database, 'ntkrnlmp.pdb');
 });

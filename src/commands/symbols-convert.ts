@@ -12,15 +12,16 @@ export async function runConvert(argv: Record<string, unknown>): Promise<number>
   if (!input || !output) throw new UsageError('symbols convert needs a PDB and -o OUTPUT (.json, .json.xz or .json.gz)');
   const t0 = performance.now();
   const pdb = openPdbFile(input);
-  const { doc, stats } = pdbToIsfWithStats(pdb);
+  const pdbName = typeof argv.pdbName === 'string' && argv.pdbName ? argv.pdbName : pdb.name;
+  const { doc, stats } = pdbToIsfWithStats(pdb, { databaseName: pdbName });
   const bytes = writeIsfFile(doc, output);
   const ms = Math.round(performance.now() - t0);
   log().info({ input, output, ...stats, tpi: pdb.tpi.stats, ms }, 'converted PDB to ISF');
   if (stats.damagedRecords > 0) log().warn({ damagedRecords: stats.damagedRecords }, 'some type records could not be decoded and were skipped');
   process.stdout.write(
-    `${output}: ${pdb.name} ${guidDashed(pdb.guid)} age ${pdb.age}, ${stats.userTypes} types, ${stats.enums} enums, ` +
+    `${output}: ${pdbName} ${guidDashed(pdb.guid)} age ${pdb.age}, ${stats.userTypes} types, ${stats.enums} enums, ` +
       `${stats.symbols} symbols, ${bytes} bytes (${ms} ms)\n` +
-      `Volatility path: windows/${pdb.name}/${pdb.guid}-${pdb.age}.json.xz\n`,
+      `Volatility path: windows/${pdbName}/${pdb.guid}-${pdb.age}.json.xz\n`,
   );
   return ExitCode.Ok;
 }
