@@ -61,7 +61,7 @@ const CSS = `
 h1{font-size:22px;margin:0 0 4px}.mut{color:var(--mut)}.cards{display:flex;flex-wrap:wrap;gap:12px;margin:16px 0}
 .card{border:1px solid var(--line);border-radius:8px;padding:10px 14px;min-width:120px}.card b{display:block;font-size:22px}
 table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid var(--line);padding:6px 8px;text-align:left;vertical-align:top}
-th{background:#f6f8fa;position:sticky;top:0}td.num{text-align:right;font-variant-numeric:tabular-nums}
+th{background:#f6f8fa;position:sticky;top:0}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 code{font:12px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;word-break:break-all}
 .badge{display:inline-block;border-radius:10px;padding:1px 8px;font-weight:600;font-size:12px;border:1px solid currentColor}
 .v-exposed,.v-failed{color:var(--bad)}.v-indeterminate,.v-unknown{color:var(--warn)}.v-isolated{color:var(--ok)}.v-not-running{color:var(--info)}
@@ -122,9 +122,9 @@ export function renderIndexHtml(results: readonly ResultRecord[], generatedAt: s
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>vsm-forensics: ${counts.dumps} memory dumps</title><style>${CSS}</style></head>
 <body>
-<h1>Memory dumps analyzed: ${counts.dumps}</h1>
+<h1>Memory dumps: ${counts.dumps}</h1>
 <div class="mut">${htmlText(`${DEFAULT_TOOL.name} ${DEFAULT_TOOL.version} · index generated ${generatedAt} on ${hostname()}`)}</div>
-<div class="cards">${card('dumps', counts.dumps)}${card('analyzed', counts.ok, 'v-isolated')}${verdictCards}${card('high or critical findings', counts.findings.high + counts.findings.critical, counts.findings.high + counts.findings.critical ? 'v-exposed' : '')}</div>
+<div class="cards">${card('dumps', counts.dumps)}${card('analyzed', counts.ok, 'v-isolated')}${verdictCards}${card('high or critical findings (all dumps)', counts.findings.high + counts.findings.critical, counts.findings.high + counts.findings.critical ? 'v-exposed' : '')}</div>
 <input id="q" type="search" placeholder="Filter: name, path, verdict, SHA-256…" aria-label="Filter"> <span class="mut"><span id="shown">${counts.dumps}</span> shown</span>
 <table><thead><tr><th>#</th><th>Evidence</th><th>Size</th><th>VSM verdict</th><th>Findings</th><th>Processes</th><th>SHA-256</th><th>Analyzed</th><th>Reports</th></tr></thead>
 <tbody>
