@@ -41,6 +41,8 @@ export interface BuiltProcess {
   readonly userPtes: UserPte[];
   readonly tablePfns: number[];
   readonly wow64: boolean;
+  /** VAD ranges (first and last virtual page number, inclusive), as the VAD tree holds them. */
+  readonly vads: { startVpn: bigint; endVpn: bigint }[];
 }
 
 export interface Decoy {
@@ -425,6 +427,8 @@ export function buildMachine(opts: MachineOptions): Machine {
 
     // User space.
     const userPtes: UserPte[] = [];
+    const vads: { startVpn: bigint; endVpn: bigint }[] = [];
+    const vad = (start: bigint, pages: number) => vads.push({ startVpn: start >> 12n, endVpn: (start >> 12n) + BigInt(pages) - 1n });
     let pebVa = 0n;
     const nUser = terminated ? 0 : (spec.userPages ?? 10);
     if (nUser > 0) {
@@ -478,6 +482,7 @@ export function buildMachine(opts: MachineOptions): Machine {
       if (hasPeb) {
         pebVa = region + BigInt(urng.int(0, 0x20)) * 0x1000n;
         const pebPage = place(pebVa);
+        vad(pebVa, 1);
         const paramsVa = heapBase + 0x1000n;
         if (secureFill(pebPage)) {
           const peb = Buffer.alloc(layout.size('_PEB'));
@@ -498,10 +503,11 @@ export function buildMachine(opts: MachineOptions): Machine {
           const p = place(region + 0x200000n - BigInt(stackPages - s) * 0x1000n);
           if (secureFill(p)) filler.write(fillerSeedBase + urng.int(0, 0x100000), mem.page(p.pfn!), 0);
         }
-        // Stack guard page: demand-zero with protection, not resident.
+        // Stack guard page: demand-zero with protection, not resident; the reserve below it has no PTEs.
         const guard = region + 0x200000n - BigInt(stackPages + 1) * 0x1000n;
         space.setPte(guard, 0x104n << 5n);
         userPtes.push({ va: guard, kind: 'demand-zero' });
+        vad(guard - 8n * 0x1000n, stackPages + 1 + 8);
         for (let s = 0; s < imgPages; s++) {
           const p = place(imageBase + BigInt(s) * 0x1000n);
           if (secureFill(p)) {
@@ -510,6 +516,7 @@ export function buildMachine(opts: MachineOptions): Machine {
             if (s === 0) writeUserPe(b, spec.name, wow);
           }
         }
+        vad(imageBase, imgPages + 5);
       }
       for (let s = 0; s < heapPages; s++) {
         const p = place(heapBase + BigInt(s) * 0x1000n);
@@ -519,6 +526,7 @@ export function buildMachine(opts: MachineOptions): Machine {
           b.write(secure ? 'LSAISO\0\0' : 'HEAP\0\0\0\0', 0x40, 'latin1');
         }
       }
+      vad(heapBase, hasPeb ? 0x60 : heapPages + 16);
       if (hasPeb) {
         // RTL_USER_PROCESS_PARAMETERS on the second heap page.
         const pv = heapBase + 0x1000n;
@@ -583,6 +591,28 @@ export function buildMachine(opts: MachineOptions): Machine {
       wowVa = wb.headerVa + 0x10n;
     }
 
+    // The VAD tree: MMVAD_SHORT nodes in pool, balanced by start address.
+    const vadNodes = [...vads].sort((a, b) => (a.startVpn < b.startVpn ? -1 : 1)).map((v) => {
+      const blk = pool.alloc(layout, layout.size('_MMVAD_SHORT'), 'VadS', 'large');
+      return { v, blk, va: blk.headerVa + 0x10n, w: new StructWriter(layout, '_MMVAD_SHORT', blk.buf, 0x10) };
+    });
+    const buildTree = (lo: number, hi: number, parent: bigint): bigint => {
+      if (lo > hi) return 0n;
+      const mid = (lo + hi) >> 1;
+      const n = vadNodes[mid];
+      n.w.set('StartingVpn', n.v.startVpn & 0xffffffffn);
+      n.w.set('EndingVpn', n.v.endVpn & 0xffffffffn);
+      n.w.set('StartingVpnHigh', n.v.startVpn >> 32n, true);
+      n.w.set('EndingVpnHigh', n.v.endVpn >> 32n, true);
+      n.w.set('VadNode.ParentValue', parent, true);
+      n.w.set('ReferenceCount', 1, true);
+      n.w.set('u.VadFlags.Protection', 4, true);
+      n.w.set('VadNode.Left', buildTree(lo, mid - 1, n.va));
+      n.w.set('VadNode.Right', buildTree(mid + 1, hi, n.va));
+      return n.va;
+    };
+    const vadRoot = buildTree(0, vadNodes.length - 1, 0n);
+
     // The EPROCESS body, field by field.
     const createTime = spec.pid === 4 ? bootTime : filetime(bootMs + spec.start * 1000);
     const exitTime = terminated ? filetime(bootMs + spec.exit! * 1000) : 0n;
@@ -634,6 +664,8 @@ export function buildMachine(opts: MachineOptions): Machine {
     ep.set('ProcessInSession', sessionId !== null ? 1 : 0, true);
     ep.set('UniqueProcessKey', BigInt(spec.pid), true);
     ep.set('ImagePathHash', urng.u32(), true);
+    ep.set('VadRoot.Root', vadRoot, true);
+    ep.set('VadCount', vadNodes.length, true);
 
     built.push({
       spec,
@@ -657,6 +689,7 @@ export function buildMachine(opts: MachineOptions): Machine {
       userPtes,
       tablePfns: [space.pml4],
       wow64: !!spec.wow64,
+      vads,
       obj,
       ep,
       space,

@@ -93,8 +93,8 @@ export interface Truth {
 }
 
 const DEFINITIONS: Record<string, string> = {
-  pagesMapped: 'user-range (VA < 0x800000000000) leaf PTEs that are not zero: notResident + absent + unreadable + readable',
-  pagesNotResident: 'leaf entries neither Present nor Transition (page-file, demand-zero with protection)',
+  pagesMapped: 'user-range (VA < 0x800000000000) leaf PTEs that are not zero, plus VAD pages without any PTE: notResident + absent + unreadable + readable',
+  pagesNotResident: 'leaf entries neither Present nor Transition (page-file, demand-zero with protection), plus pages inside a VAD with no PTE',
   pagesAbsent: 'Present/Transition entries whose physical page the file does not hold (outside every run, bitmap bit clear, cut off by truncation)',
   pagesUnreadable: 'page in the file but all zero or one repeated byte (a raw image stores holes as zeros, so its pages there count here)',
   pagesReadable: 'page in the file with real content',
@@ -142,6 +142,15 @@ export function computeTruth(m: Machine, plan: FormPlan, fileSize: number, sizeB
     for (const u of p.userPtes) {
       c.pagesMapped++;
       c[classify(u)]++;
+    }
+    // Pages inside a VAD with no page-table entry at all: mapped (reserved or committed), not resident.
+    const covered = new Set(p.userPtes.map((u) => u.va >> 12n));
+    for (const v of p.vads) {
+      for (let vpn = v.startVpn; vpn <= v.endVpn; vpn++) {
+        if (covered.has(vpn)) continue;
+        c.pagesMapped++;
+        c.pagesNotResident++;
+      }
     }
     return c;
   };
