@@ -117,7 +117,7 @@ export function checkReports(t: ExecutionContext, s: SampleRun): void {
   const first = JSON.parse(lines[0]) as { '@timestamp': string; vsm: { timestamp_source: string } };
   if (s.report.evidence.format.startsWith('crash-') && s.truth.systemTime) {
     t.is(Date.parse(s.report.evidence.systemTime ?? ''), Date.parse(s.truth.systemTime), 'evidence system time is the header’s');
-    t.is<string | null>(first['@timestamp'], s.report.evidence.systemTime, '@timestamp is the dump system time');
+    t.is(first['@timestamp'] as string | null, s.report.evidence.systemTime, '@timestamp is the dump system time');
   } else if (!s.report.evidence.systemTime) {
     t.is(first['@timestamp'], s.report.run.startedAt);
     t.is(first.vsm.timestamp_source, 'run-start');
