@@ -1,12 +1,11 @@
 import test from 'ava';
-import { mkdirSync, readFileSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BadInputError } from '../src/errors.ts';
 import { openDump } from '../src/dump/open.ts';
-import { discoverKernel, observedRvas, findLowStub, KUSER_SHARED_DATA, KUSER_NT_BUILD_NUMBER } from '../src/ntos/kernel.ts';
+import { discoverKernel, observedRvas, findLowStub } from '../src/ntos/kernel.ts';
 import { resolveKernelLayout } from '../src/ntos/symbols.ts';
-import { readPeDebugInfo } from '../src/ntos/pe.ts';
-import { sample, patch } from './helpers/kernel-synth.ts';
+import { sample, patch, buildTinyRaw } from './helpers/kernel-synth.ts';
 
 const REAL = new URL('../../shared/data/real/', import.meta.url).pathname;
 const FIX = new URL('./fixtures/pdb/', import.meta.url).pathname;
@@ -143,55 +142,6 @@ test('raw image that is not Windows: BadInputError "no Windows x64 kernel found"
     d.close();
   }
 });
-
-/**
- * A hand-built raw image: 4-level tables with a self-map, the LLVM-written ntoskrnl.exe (RSDS
- * ntkrnlmp.pdb) mapped in memory layout at a 4 KiB-aligned (not 2 MiB-aligned) base, and
- * KUSER_SHARED_DATA. Exercises the 4 KiB pass of the scan and a PDB as the symbol source.
- */
-function buildTinyRaw(path: string, base: bigint, build: number): void {
-  const mem = Buffer.alloc(4 * 2 ** 20);
-  let next = 0x2000; // page 0 empty, PML4 at 0x1000
-  const alloc = () => {
-    const pa = next;
-    next += 0x1000;
-    return pa;
-  };
-  const PML4 = 0x1000;
-  const self = 0x1ed;
-  mem.writeBigUInt64LE(BigInt(PML4) | 0x8000000000000063n, PML4 + self * 8);
-  const map = (va: bigint, pa: number) => {
-    let table = PML4;
-    for (const shift of [39n, 30n, 21n]) {
-      const idx = Number((va >> shift) & 511n);
-      let e = mem.readBigUInt64LE(table + idx * 8);
-      if ((e & 1n) === 0n) {
-        e = BigInt(alloc()) | 0x63n;
-        mem.writeBigUInt64LE(e, table + idx * 8);
-      }
-      table = Number(e & 0x000ffffffffff000n);
-    }
-    mem.writeBigUInt64LE(BigInt(pa) | 0x63n, table + Number((va >> 12n) & 511n) * 8);
-  };
-  const exe = readFileSync(join(FIX, 'ntoskrnl.exe'));
-  const pe = readPeDebugInfo(exe);
-  const image = Buffer.alloc(pe.sizeOfImage);
-  exe.copy(image, 0, 0, 0x400); // headers
-  for (const s of pe.sections) exe.copy(image, s.virtualAddress, s.pointerToRawData, s.pointerToRawData + Math.min(s.sizeOfRawData, s.virtualSize));
-  const imgPa = 0x200000;
-  image.copy(mem, imgPa);
-  for (let off = 0; off < image.length; off += 0x1000) map(base + BigInt(off), imgPa + off);
-  // A decoy driver PE at a 2 MiB boundary (before the kernel in scan order) whose RSDS names hal.pdb: skipped.
-  const drvPa = 0x300000;
-  image.copy(mem, drvPa, 0, 0x3000);
-  const dcv = mem.indexOf(Buffer.from('ntkrnlmp.pdb'), drvPa);
-  mem.write('hal.pdb\0\0\0\0\0', dcv, 'latin1');
-  for (let off = 0; off < 0x3000; off += 0x1000) map(0xfffff80400000000n + BigInt(off), drvPa + off);
-  const kuserPa = alloc();
-  mem.writeUInt32LE(build, kuserPa + KUSER_NT_BUILD_NUMBER);
-  map(KUSER_SHARED_DATA, kuserPa);
-  writeFileSync(path, mem);
-}
 
 test('hand-built raw image: kernel at a 4 KiB-aligned base found by the 4 KiB pass; the LLVM PDB gives its RVAs', async (t) => {
   const path = join(TMP, 'tiny.raw');

@@ -371,7 +371,7 @@ function discoverCrash(dump: Dump, physical: PhysicalMemory): KernelDiscovery {
   }
   if (kernelBase && vm.translate(kernelBase).ok) n.saw(`the DTB translates the kernel base`);
   const kbuild = readKuserBuild(vm);
-  if (kbuild !== undefined && build !== undefined && kbuild !== build) n.saw(`KUSER_SHARED_DATA.NtBuildNumber says ${kbuild}`);
+  if (kbuild !== undefined && build !== undefined && kbuild !== build) n.lack(`the header says build ${build} but KUSER_SHARED_DATA.NtBuildNumber says ${kbuild}; the header's is used`);
   return {
     dtb,
     kernelBase,
