@@ -4,6 +4,7 @@
 // renderers agree with the JSON they were given.
 import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ExecutionContext } from 'ava';
 import { generate, type Form } from '../samples/generate.ts';
@@ -32,6 +33,7 @@ export interface SampleRun {
   readonly ndjsonText: string;
   readonly htmlText: string;
   readonly htmlPath: string;
+  readonly ndjsonPath: string;
   readonly report: Report;
 }
 
@@ -65,6 +67,7 @@ export async function runSample(dir: string, scenario: string, form: Form, sizeM
       ndjsonText: existsSync(out.ndjson) ? readFileSync(out.ndjson, 'utf8') : '',
       htmlText: existsSync(out.html) ? readFileSync(out.html, 'utf8') : '',
       htmlPath: out.html,
+      ndjsonPath: out.ndjson,
       report: jsonText ? (JSON.parse(jsonText) as Report) : (undefined as unknown as Report),
     };
   };
@@ -113,6 +116,7 @@ export function checkReports(t: ExecutionContext, s: SampleRun): void {
     }
   }
   t.deepEqual([...unknown], [], 'fields outside ECS and vsm.*');
+  if (!spawnSync('jq', ['--version']).error) t.is(spawnSync('sh', ['-c', 'jq -c . < "$1" > /dev/null', 'sh', s.ndjsonPath]).status, 0, 'jq -c . accepts every line');
   // @timestamp: the dump's system time where the format records one (crash dumps), else the run start.
   const first = JSON.parse(lines[0]) as { '@timestamp': string; vsm: { timestamp_source: string } };
   if (s.report.evidence.format.startsWith('crash-') && s.truth.systemTime) {
