@@ -76,5 +76,5 @@ process.on('message', (msg: ChildRequest) => {
   })();
 });
 
-await warm();
+if (process.env.VSM_FUZZ_WARM !== '0') await warm();
 process.send?.({ ready: true });

@@ -49,14 +49,18 @@ export class FuzzChild {
   private nextId = 1;
   restarts = 0;
 
-  constructor(private readonly limits: Limits) {}
+  constructor(
+    private readonly limits: Limits,
+    /** Load the code under test before the first input (off for the harness's self-test). */
+    private readonly warm = true,
+  ) {}
 
   private start(): Promise<void> {
     this.stderrTail = '';
     const proc = fork(CHILD, [], {
       execArgv: ['--import', 'tsx', `--max-old-space-size=${this.limits.heapMb}`],
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-      env: { ...process.env, VSM_LOG_LEVEL: 'silent' },
+      env: { ...process.env, VSM_LOG_LEVEL: 'silent', VSM_FUZZ_WARM: this.warm ? '1' : '0' },
     });
     proc.stderr?.on('data', (d: Buffer) => {
       this.stderrTail = (this.stderrTail + d.toString('utf8')).slice(-4000);

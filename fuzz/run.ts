@@ -1,22 +1,21 @@
 // npm run fuzz -- [--iterations N] [--target NAME[,NAME]] [--seed N] [--jobs N] [--timeout-ms N]
-//                 [--max-rss-mb N] [--heap-mb N] [--no-minimize] [--replay FILE.json] [--list]
+//                 [--max-rss-mb N] [--heap-mb N] [--no-minimize] [--list]
+//                 [--replay FILE.json [--save-regression NAME]]
 // Mutation fuzzing of every parser entry point (targets.ts). Each input runs in a child process
 // under a time bound and a memory bound; an input passes when it ends in a result or a typed
 // error with its documented exit code. Failures are saved under fuzz/.tmp/crashes/ as
 // {target, seed, ops} (replayable, small) plus the input bytes, minimized by dropping edits.
-import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { mutate, type Seed } from './mutators.ts';
-import { applyOps, describeOps, type Op } from './ops.ts';
-import { crashKey } from './outcome.ts';
-import { FuzzChild, type Limits, type RunResult } from './pool.ts';
-import { Rng, iterationSeed } from './rng.ts';
+import { failureOf, fuzzTarget, writeInput, type TargetStats } from './campaign.ts';
+import type { Op } from './ops.ts';
+import { FuzzChild, type Limits } from './pool.ts';
 import { TARGETS, targetByName, type Target } from './targets.ts';
 
 const TMP = new URL('./.tmp/', import.meta.url).pathname;
 const WORK = join(TMP, 'work');
 const CRASHES = join(TMP, 'crashes');
+const REGRESSIONS = new URL('../test/fuzz-regressions/', import.meta.url).pathname;
 
 interface Args {
   iterations: number;
@@ -26,6 +25,8 @@ interface Args {
   limits: Limits;
   minimize: boolean;
   replay?: string;
+  /** With --replay: write the input as test/fuzz-regressions/NAME.json expecting its (passing) outcome. */
+  saveRegression?: string;
   list: boolean;
 }
 
@@ -53,6 +54,7 @@ function parseArgs(argv: string[]): Args {
     limits: { timeoutMs: num('timeout-ms', 5000), maxRssMb: num('max-rss-mb', 1024), heapMb: num('heap-mb', 512) },
     minimize: !argv.includes('--no-minimize'),
     replay: get('replay'),
+    saveRegression: get('save-regression'),
     list: argv.includes('--list'),
   };
 }
@@ -60,140 +62,6 @@ function parseArgs(argv: string[]): Args {
 function fail(msg: string): never {
   process.stderr.write(`fuzz: ${msg}\n`);
   process.exit(64);
-}
-
-type Failure = { kind: 'crash' | 'hang' | 'oom' | 'died'; key: string; detail: string };
-
-/** A run result as pass (undefined) or a failure with a de-duplication key. */
-export function failureOf(r: RunResult): Failure | undefined {
-  switch (r.kind) {
-    case 'done':
-      if (r.outcome.kind !== 'crash') return undefined;
-      return { kind: 'crash', key: crashKey(r.outcome), detail: `${r.outcome.name}: ${r.outcome.message}\n${r.outcome.stack.split('\n').slice(1, 6).join('\n')}` };
-    case 'hang':
-      return { kind: 'hang', key: 'hang', detail: `over the CPU-time bound (${r.ms} ms wall)` };
-    case 'oom':
-      return { kind: 'oom', key: 'oom', detail: r.detail };
-    case 'died':
-      return { kind: 'died', key: `died:${r.detail.slice(0, 80)}`, detail: r.detail };
-  }
-}
-
-interface TargetStats {
-  target: string;
-  seeds: number;
-  iterations: number;
-  results: number;
-  partial: number;
-  typed: number;
-  crashes: number;
-  hangs: number;
-  ooms: number;
-  died: number;
-  uniqueFailures: number;
-  peakRssMb: number;
-  maxInputMs: number;
-  meanInputMs: number;
-  seconds: number;
-  typedCodes: Record<string, number>;
-  failures: Array<{ key: string; kind: string; count: number; file: string; ops: string; detail: string }>;
-}
-
-function writeInput(path: string, seed: Seed, ops: readonly Op[]): void {
-  writeFileSync(path, applyOps(seed.data, ops));
-}
-
-async function fuzzTarget(t: Target, args: Args): Promise<TargetStats> {
-  const t0 = performance.now();
-  const seeds = t.seeds();
-  if (seeds.length === 0) throw new Error(`target ${t.name} has no seeds (is ../shared there?)`);
-  const children = Array.from({ length: args.jobs }, () => new FuzzChild(args.limits));
-  const st: TargetStats = {
-    target: t.name, seeds: seeds.length, iterations: 0, results: 0, partial: 0, typed: 0, crashes: 0, hangs: 0, ooms: 0, died: 0,
-    uniqueFailures: 0, peakRssMb: 0, maxInputMs: 0, meanInputMs: 0, seconds: 0, typedCodes: {}, failures: [],
-  };
-  const unique = new Map<string, { seed: Seed; ops: Op[]; failure: Failure; count: number }>();
-  let totalMs = 0;
-  let next = 0;
-  const progressEvery = Math.max(1, Math.floor(args.iterations / 10));
-
-  const worker = async (slot: number) => {
-    const child = children[slot]!;
-    const path = join(WORK, `${t.name}-${slot}${t.ext}`);
-    for (;;) {
-      const i = next++;
-      if (i >= args.iterations) return;
-      // The first inputs are the seeds themselves, unmutated.
-      const rng = new Rng(iterationSeed(args.seed, t.name, i));
-      const seed = i < seeds.length ? seeds[i]! : rng.pick(seeds);
-      const ops = i < seeds.length ? [] : mutate(rng, seed, t.mutators, t.maxOps);
-      writeInput(path, seed, ops);
-      const r = await child.run(t.entry, path);
-      st.iterations++;
-      if (r.kind === 'done') {
-        st.peakRssMb = Math.max(st.peakRssMb, r.peakRssKb / 1024);
-        st.maxInputMs = Math.max(st.maxInputMs, r.outcome.ms);
-        totalMs += r.outcome.ms;
-        if (r.outcome.kind === 'result') {
-          st.results++;
-          if (r.outcome.partial) st.partial++;
-        } else if (r.outcome.kind === 'typed') {
-          st.typed++;
-          st.typedCodes[r.outcome.code] = (st.typedCodes[r.outcome.code] ?? 0) + 1;
-        }
-      } else if (r.kind === 'oom') st.peakRssMb = Math.max(st.peakRssMb, r.rssKb / 1024);
-      const f = failureOf(r);
-      if (f) {
-        if (f.kind === 'crash') st.crashes++;
-        else if (f.kind === 'hang') st.hangs++;
-        else if (f.kind === 'oom') st.ooms++;
-        else st.died++;
-        const u = unique.get(f.key);
-        if (u) u.count++;
-        else {
-          unique.set(f.key, { seed, ops, failure: f, count: 1 });
-          process.stderr.write(`  ${t.name} #${i}: ${f.kind} ${f.key}\n`);
-        }
-      }
-      if (st.iterations % progressEvery === 0) process.stderr.write(`  ${t.name}: ${st.iterations}/${args.iterations}\n`);
-    }
-  };
-  await Promise.all(children.map((_, slot) => worker(slot)));
-
-  // Minimize each distinct failure by dropping edits while it still fails the same way.
-  for (const [key, u] of unique) {
-    let ops = u.ops;
-    if (args.minimize && ops.length > 1) ops = await minimizeOps(children[0]!, t, u.seed, ops, key, u.failure.kind === 'hang' ? 6 : 40);
-    const id = createHash('sha256').update(`${t.name}\0${key}`).digest('hex').slice(0, 12);
-    const file = join(CRASHES, `${t.name}-${u.failure.kind}-${id}.json`);
-    writeFileSync(file, JSON.stringify({ target: t.name, seed: u.seed.name, ops, failure: u.failure }, null, 2) + '\n');
-    writeInput(file.replace(/\.json$/, t.ext), u.seed, ops);
-    st.failures.push({ key, kind: u.failure.kind, count: u.count, file, ops: describeOps(ops), detail: u.failure.detail });
-  }
-  for (const c of children) c.close();
-  st.uniqueFailures = unique.size;
-  st.meanInputMs = st.results + st.typed > 0 ? totalMs / (st.results + st.typed) : 0;
-  st.seconds = (performance.now() - t0) / 1000;
-  return st;
-}
-
-/** ddmin-lite: try removing each edit (then halves) and keep removals that preserve the failure key. */
-async function minimizeOps(child: FuzzChild, t: Target, seed: Seed, ops: Op[], key: string, budget: number): Promise<Op[]> {
-  const path = join(WORK, `${t.name}-min${t.ext}`);
-  const stillFails = async (cand: Op[]) => {
-    if (budget-- <= 0) return false;
-    writeInput(path, seed, cand);
-    return failureOf(await child.run(t.entry, path))?.key === key;
-  };
-  let cur = ops;
-  for (let chunk = Math.ceil(cur.length / 2); chunk >= 1 && budget > 0; chunk = chunk === 1 ? 0 : Math.ceil(chunk / 2)) {
-    for (let i = 0; i < cur.length && cur.length > 1 && budget > 0; ) {
-      const cand = [...cur.slice(0, i), ...cur.slice(i + chunk)];
-      if (cand.length > 0 && (await stillFails(cand))) cur = cand;
-      else i += chunk;
-    }
-  }
-  return cur;
 }
 
 async function replay(file: string, args: Args): Promise<number> {
@@ -206,7 +74,17 @@ async function replay(file: string, args: Args): Promise<number> {
   const r = await child.run(t.entry, path);
   child.close();
   process.stdout.write(JSON.stringify(r, null, 2) + '\n');
-  return failureOf(r) ? 1 : 0;
+  const failed = failureOf(r);
+  if (args.saveRegression && !failed && r.kind === 'done') {
+    // The fixed behaviour becomes the regression's expectation.
+    const o = r.outcome;
+    const expect = o.kind === 'typed' ? { kind: 'typed', exitCode: o.exitCode, code: o.code } : { kind: 'result' };
+    const out = join(REGRESSIONS, `${args.saveRegression}.json`);
+    const note = (doc as { note?: string }).note ?? (doc as { failure?: { detail?: string } }).failure?.detail?.split('\n')[0] ?? '';
+    writeFileSync(out, JSON.stringify({ target: t.name, seed: seed.name, ops: doc.ops, found: note, expect }, null, 2) + '\n');
+    process.stderr.write(`saved ${out}\n`);
+  }
+  return failed ? 1 : 0;
 }
 
 
@@ -224,7 +102,7 @@ async function main(): Promise<number> {
       `bounds ${args.limits.timeoutMs} ms, ${args.limits.maxRssMb} MiB RSS, ${args.limits.heapMb} MiB heap\n`,
   );
   const all: TargetStats[] = [];
-  for (const t of args.targets) all.push(await fuzzTarget(t, args));
+  for (const t of args.targets) all.push(await fuzzTarget(t, { ...args, workDir: WORK, crashDir: CRASHES, log: (l) => process.stderr.write(l + '\n') }));
 
   const rows = [
     ['target', 'seeds', 'iter', 'result', 'partial', 'typed', 'crash', 'hang', 'oom', 'died', 'peak RSS MiB', 'mean ms', 'max ms', 'time s'],

@@ -1,0 +1,127 @@
+// Inputs the fuzzer found failing (test/fuzz-regressions/*.json: target, seed, edit list, and the
+// typed outcome the fixed code gives), replayed in a watched child process so that a regressed
+// hang or memory blow-up fails the test instead of stalling the suite. Also: the harness's own
+// watchdog classifies a hang, a memory overrun, a crash and a typed error correctly, and a short
+// seeded fuzz run of every target ends without a failure.
+import test from 'ava';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { failureOf, fuzzTarget, writeInput } from '../fuzz/campaign.ts';
+import type { Seed } from '../fuzz/mutators.ts';
+import type { Op } from '../fuzz/ops.ts';
+import { FuzzChild, type Limits } from '../fuzz/pool.ts';
+import { TARGETS, targetByName } from '../fuzz/targets.ts';
+
+const DIR = new URL('./fuzz-regressions/', import.meta.url).pathname;
+const TMP = new URL('./.tmp/fuzz-regressions/', import.meta.url).pathname;
+mkdirSync(TMP, { recursive: true });
+
+interface Case {
+  target: string;
+  seed: string;
+  ops: Op[];
+  found: string;
+  expect: { kind: 'result' } | { kind: 'typed'; exitCode: number; code: string };
+}
+
+const LIMITS: Limits = { timeoutMs: 10_000, maxRssMb: 1024, heapMb: 512 };
+const seedCache = new Map<string, Seed[]>();
+function seedsOf(target: string): Seed[] {
+  let s = seedCache.get(target);
+  if (!s) seedCache.set(target, (s = targetByName(target)!.seeds()));
+  return s;
+}
+
+const cases = readdirSync(DIR)
+  .filter((f) => f.endsWith('.json'))
+  .sort()
+  .map((f) => [f.replace(/\.json$/, ''), JSON.parse(readFileSync(join(DIR, f), 'utf8')) as Case] as const);
+
+let child: FuzzChild | undefined;
+let second: FuzzChild | undefined;
+test.after.always(() => {
+  child?.close();
+  second?.close();
+});
+
+test('regression cases are small and name a target and seed that exist', (t) => {
+  t.true(cases.length > 0);
+  for (const [name, c] of cases) {
+    t.truthy(targetByName(c.target), `${name}: target ${c.target}`);
+    t.true(JSON.stringify(c.ops).length < 16_384, `${name}: edit list is small`);
+    t.true(c.found.length > 0, `${name}: says what was found`);
+  }
+});
+
+for (const [name, c] of cases) {
+  test.serial(`regression ${name} ends as ${c.expect.kind === 'typed' ? `${c.expect.code} (exit ${c.expect.exitCode})` : 'a result'}`, async (t) => {
+    const target = targetByName(c.target)!;
+    const seed = seedsOf(c.target).find((s) => s.name === c.seed);
+    if (!seed) return t.fail(`seed ${c.seed} of ${c.target} is not available`);
+    const path = join(TMP, `${name}${target.ext}`);
+    writeInput(path, seed, c.ops);
+    child ??= new FuzzChild(LIMITS);
+    const r = await child.run(target.entry, path);
+    const failure = failureOf(r);
+    t.is(failure, undefined, failure ? `${failure.kind}: ${failure.detail}` : '');
+    if (r.kind !== 'done') return;
+    t.is(r.outcome.kind, c.expect.kind);
+    if (c.expect.kind === 'typed' && r.outcome.kind === 'typed') {
+      t.is(r.outcome.exitCode, c.expect.exitCode);
+      t.is(r.outcome.code, c.expect.code);
+    }
+  });
+}
+
+test.serial('the watchdog turns a hang, a memory overrun, a crash and a typed error into the right verdicts', async (t) => {
+  const dog = new FuzzChild({ timeoutMs: 1500, maxRssMb: 600, heapMb: 256 }, false);
+  try {
+    const run = async (first: string) => {
+      const p = join(TMP, `selftest-${first}.bin`);
+      writeFileSync(p, first);
+      return dog.run('selftest', p);
+    };
+    const t0 = Date.now();
+    const hang = await run('H');
+    t.is(hang.kind, 'hang');
+    t.true(Date.now() - t0 < 30_000);
+    const oom = await run('M');
+    t.true(oom.kind === 'oom', `memory overrun gave ${oom.kind}`);
+    const crash = await run('C');
+    t.is(failureOf(crash)?.kind, 'crash');
+    const typed = await run('T');
+    t.true(typed.kind === 'done' && typed.outcome.kind === 'typed' && typed.outcome.exitCode === 2);
+    t.is(failureOf(typed), undefined);
+    const ok = await run('P');
+    t.true(ok.kind === 'done' && ok.outcome.kind === 'result' && ok.outcome.partial);
+    t.true(dog.restarts >= 2, 'the child was replaced after the hang and the overrun');
+  } finally {
+    dog.close();
+  }
+});
+
+test.serial('a short seeded fuzz run of every target ends without a crash, hang or overrun', async (t) => {
+  const iterations = Number(process.env.FUZZ_TEST_ITERATIONS ?? 24);
+  mkdirSync(join(TMP, 'crashes'), { recursive: true });
+  child ??= new FuzzChild(LIMITS);
+  second ??= new FuzzChild(LIMITS);
+  for (const target of TARGETS) {
+    const st = await fuzzTarget(target, {
+      iterations,
+      seed: 20260101,
+      jobs: 2,
+      limits: LIMITS,
+      minimize: false,
+      workDir: TMP,
+      crashDir: join(TMP, 'crashes'),
+      children: [child, second],
+    });
+    t.is(st.iterations, iterations, target.name);
+    t.deepEqual(
+      st.failures.map((f) => `${f.kind} ${f.key}: ${f.ops}`),
+      [],
+      `${target.name}: ${st.failures.map((f) => f.detail).join('\n')}`,
+    );
+    t.log(`${target.name}: ${st.results} results (${st.partial} partial), ${st.typed} typed, peak RSS ${st.peakRssMb.toFixed(0)} MiB, ${st.seconds.toFixed(1)} s`);
+  }
+});
