@@ -25,9 +25,9 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
   }
 }
 
-test('symbols convert writes .json.xz / .json.gz / .json that read back to the PDB layout', async (t) => {
+test('symbols convert writes .json.xz that reads back to the PDB layout (other formats: pdb-llvm round trip)', async (t) => {
   const direct = layoutFromPdbFile(PDB);
-  for (const ext of ['json.xz', 'json.gz', 'json']) {
+  for (const ext of ['json.xz']) {
     const out = `${TMP}fake.${ext}`;
     const r = await cli('symbols', 'convert', PDB, '-o', out);
     t.is(r.code, 0, r.stderr);
