@@ -171,6 +171,7 @@ function dumpHeader(m: Machine, form: Exclude<Form, 'raw'>, fileSize: number, ru
   h.writeUInt32LE(m.scenario.productType ?? 1, 0x1040);
   h.writeUInt32LE(0x110, 0x1044);
   h.writeUInt32LE(0, 0x1048);
+  h.fill(0, 0x104c, 0x1050); // Unused1, KdSecondaryVersion, Unused[2]
   void pageLimit;
   return h;
 }
