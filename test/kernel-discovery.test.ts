@@ -13,6 +13,8 @@ const TMP = new URL('./.tmp/kernel-discovery/', import.meta.url).pathname;
 const NO_ENV = { ntSymbolPath: '', cacheDir: join(TMP, 'cache') };
 rmSync(TMP, { recursive: true, force: true });
 mkdirSync(TMP, { recursive: true });
+// Generated dumps are tens of MiB each: leave nothing behind.
+test.after.always(() => rmSync(TMP, { recursive: true, force: true }));
 const hex = (v: bigint | number | undefined) => (v === undefined ? undefined : `0x${v.toString(16)}`);
 
 test('real triage dump: header, KDBG copy and driver list give the kernel; the RSDS is not in it, and we say so', async (t) => {

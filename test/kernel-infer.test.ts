@@ -13,6 +13,8 @@ const ISF = new URL('../../shared/data/isf/windows/ntkrnlmp.pdb/', import.meta.u
 const TMP = new URL('./.tmp/kernel-infer/', import.meta.url).pathname;
 rmSync(TMP, { recursive: true, force: true });
 mkdirSync(TMP, { recursive: true });
+// Generated dumps are tens of MiB each: leave nothing behind.
+test.after.always(() => rmSync(TMP, { recursive: true, force: true }));
 const hex = (v: bigint | number | undefined) => (v === undefined ? undefined : `0x${v.toString(16)}`);
 /** A GUID no symbol source has: not in the built-in table, not in ../shared, not on any server we run. */
 const UNSEEN = 'A11CE0FF0000000000000000DEADBEEF';

@@ -17,6 +17,8 @@ const FIX = new URL('./fixtures/pdb/', import.meta.url).pathname;
 const TMP = new URL('./.tmp/symbols-which/', import.meta.url).pathname;
 rmSync(TMP, { recursive: true, force: true });
 mkdirSync(TMP, { recursive: true });
+// Generated dumps are tens of MiB each: leave nothing behind.
+test.after.always(() => rmSync(TMP, { recursive: true, force: true }));
 
 /** Runs the CLI with an isolated symbol environment (no _NT_SYMBOL_PATH, a private cache). */
 function cli(args: string[], cache = 'cache'): Promise<{ code: number; stdout: string; stderr: string }> {

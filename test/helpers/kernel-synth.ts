@@ -27,7 +27,7 @@ export function sample(dir: string, kernel: string, form: Form, opts: { scenario
     scenario: opts.scenario ?? 'vsm-credential-guard',
     isf: kernel,
     form,
-    sizeBytes: (opts.sizeMiB ?? 32) * 2 ** 20,
+    sizeBytes: (opts.sizeMiB ?? 16) * 2 ** 20,
     seed: opts.seed ?? 7,
     out,
   });
