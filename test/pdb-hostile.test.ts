@@ -225,3 +225,21 @@ test('fuzz: 200 mutated copies of the LLVM fixture either convert or fail with a
   t.is(converted + rejected, 200);
   t.true(rejected > 0 && converted > 0, `${converted} converted, ${rejected} rejected`);
 });
+
+test('a directory bigger than one block map: the block-map blocks listed after BlockMapAddr are followed', (t) => {
+  // 512-byte blocks: one map block names 128 directory blocks (64 KiB of directory). A 9 MiB
+  // stream needs 18432 block indices (72 KiB), so the directory spans two map blocks.
+  const big = Buffer.alloc(9 * 1024 * 1024);
+  for (let i = 0; i < big.length; i += 4096) big.writeUInt32LE(i, i);
+  const file = buildMsf([Buffer.alloc(0), big], 512);
+  const msf = new MsfFile(file);
+  t.true(msf.superBlock.numDirectoryBytes > 128 * 512);
+  t.not(file.readUInt32LE(56), 0);
+  const back = msf.readStream(1);
+  t.is(back.length, big.length);
+  t.true(back.equals(big));
+  // The second map block index pointing outside the file is caught.
+  const bad = Buffer.from(file);
+  bad.writeUInt32LE(0xffffff, 56);
+  t.throws(() => new MsfFile(bad), { instanceOf: BadInputError });
+});

@@ -78,9 +78,11 @@ export function buildMsf(streams: (Buffer | null)[], blockSize = 4096): Buffer {
   const dirBlocks = place(dirBytes);
   const map = new Bytes();
   for (const id of dirBlocks) map.u32(id);
-  const mapBlock = place(map.concat())[0];
-  const sb = new Bytes().push(MSF_MAGIC).u32(blockSize).u32(1).u32(blocks.length).u32(dirBytes.length).u32(0).u32(mapBlock).concat();
-  sb.copy(blocks[0]);
+  // One block-map block per blockSize/4 directory blocks; their indices follow in the superblock.
+  const mapBlocks = place(map.concat());
+  const sb = new Bytes().push(MSF_MAGIC).u32(blockSize).u32(1).u32(blocks.length).u32(dirBytes.length).u32(0);
+  for (const id of mapBlocks) sb.u32(id);
+  sb.concat().copy(blocks[0]);
   return Buffer.concat(blocks);
 }
 

@@ -61,13 +61,24 @@ export class MsfFile {
     if (sb.numDirectoryBytes === 0 || sb.numDirectoryBytes > sb.numBlocks * bs) {
       throw new BadInputError(`${label}: MSF directory size ${sb.numDirectoryBytes} is out of range`, 'pdb.directory');
     }
-    // The block map: one block of u32 indices naming the directory's blocks.
+    // The block map: blocks of u32 indices naming the directory's blocks. Usually one, at
+    // BlockMapAddr; a directory too big for one (big PDBs) continues in the blocks whose indices
+    // follow BlockMapAddr in the superblock (MSF's array of block-map pages).
     const dirBlockCount = Math.ceil(sb.numDirectoryBytes / bs);
-    if (dirBlockCount * 4 > bs) throw new BadInputError(`${label}: MSF directory needs ${dirBlockCount} blocks, more than one block map holds`, 'pdb.directory');
-    const mapBuf = this.block(sb.blockMapAddr).subarray(0, dirBlockCount * 4);
-    if (mapBuf.length < dirBlockCount * 4) throw new BadInputError(`${label}: MSF block map is truncated`, 'pdb.truncated');
+    const perMap = bs / 4;
+    const mapCount = Math.ceil(dirBlockCount / perMap);
+    if (SUPERBLOCK_SIZE - 4 + mapCount * 4 > bs) {
+      throw new BadInputError(`${label}: MSF directory needs ${dirBlockCount} blocks, more than the superblock can map`, 'pdb.directory');
+    }
+    if (SUPERBLOCK_SIZE - 4 + mapCount * 4 > data.length) throw new BadInputError(`${label}: MSF superblock is truncated`, 'pdb.truncated');
     const dirBlocks = new Uint32Array(dirBlockCount);
-    for (let i = 0; i < dirBlockCount; i++) dirBlocks[i] = this.checkBlock(mapBuf.readUInt32LE(i * 4), 'directory');
+    for (let m = 0; m < mapCount; m++) {
+      const mapIndex = data.readUInt32LE(SUPERBLOCK_SIZE - 4 + m * 4);
+      const n = Math.min(perMap, dirBlockCount - m * perMap);
+      const mapBuf = this.block(mapIndex).subarray(0, n * 4);
+      if (mapBuf.length < n * 4) throw new BadInputError(`${label}: MSF block map is truncated`, 'pdb.truncated');
+      for (let i = 0; i < n; i++) dirBlocks[m * perMap + i] = this.checkBlock(mapBuf.readUInt32LE(i * 4), 'directory');
+    }
     const dir = this.gather(dirBlocks, sb.numDirectoryBytes);
     this.streams = this.parseDirectory(dir);
   }
