@@ -140,8 +140,26 @@ async function killScenario(t: import('ava').ExecutionContext, sc: Scenario, que
     const conn = new Redis(redis.url, { maxRetriesPerRequest: null });
     const q = new Queue(queueName, { connection: conn });
     await until('12 completed jobs', async () => (await q.getJobCounts('completed')).completed === shas.length, 10_000);
+    // Nothing in Redis but job metadata: every key together is tiny beside the evidence.
+    let keys = 0;
+    let bytes = 0;
+    for await (const batch of conn.scanStream({ count: 200 })) {
+      for (const k of batch as string[]) {
+        keys++;
+        bytes += Number((await conn.call('MEMORY', 'USAGE', k)) ?? 0);
+      }
+    }
+    const evidenceBytes = sc.dumps.length * 16 * 2 ** 20;
+    t.true(bytes < 1 << 20, `${keys} Redis keys hold ${bytes} bytes`);
+    t.log(`Redis after ${shas.length} jobs: ${keys} keys, ${bytes} bytes (evidence: ${evidenceBytes} bytes)`);
     await q.close();
     conn.disconnect();
+    const status = spawnSync(process.execPath, [BIN, 'queue', 'status', '--json', '--redis', redis.url, '--queue', queueName], { cwd: ROOT, encoding: 'utf8' });
+    t.is(status.status, 0, status.stderr);
+    const st = JSON.parse(status.stdout);
+    t.is(st.counts.completed, shas.length);
+    t.is(st.counts.failed, 0);
+    t.deepEqual(st.workers.map((w: { name: string }) => w.name).sort(), ['w2', 'w3'], 'the killed worker is gone from the queue');
 
     // Each result equals the analyzer alone on the same dump (two at a time: two cores).
     const aloneDir = (i: number) => join(TMP, `${queueName}-alone-${i}`);
