@@ -5,7 +5,7 @@ import { BadInputError } from '../src/errors.ts';
 import { openDump } from '../src/dump/open.ts';
 import { discoverKernel, observedRvas, findLowStub } from '../src/ntos/kernel.ts';
 import { resolveKernelLayout } from '../src/ntos/symbols.ts';
-import { sample, patch, buildTinyRaw } from './helpers/kernel-synth.ts';
+import { sample, patch, buildTinyRaw, findAll } from './helpers/kernel-synth.ts';
 
 const REAL = new URL('../../shared/data/real/', import.meta.url).pathname;
 const FIX = new URL('./fixtures/pdb/', import.meta.url).pathname;
@@ -166,6 +166,37 @@ test('hand-built raw image: kernel at a 4 KiB-aligned base found by the 4 KiB pa
     t.is(r.layout.source.kind, 'pdb');
     t.is(r.kernel.psActiveProcessHead, base + 0x3000n);
     t.true(r.kernel.evidence.some((e) => e.includes('= kernel base + RVA 0x3000 from symbols')));
+  } finally {
+    d.close();
+  }
+});
+
+test('crash dump whose KDBG is encoded: the module list gives the base; with that damaged too, the PE scan', (t) => {
+  const s = sample(TMP, '606FF669409B00F7FC8C61A9C1670129-1', 'full');
+  const path = join(TMP, 'encoded-kdbg.dmp');
+  copyFileSync(s.path, path);
+  const tags = findAll(path, Buffer.from('KDBG', 'latin1'));
+  t.is(tags.length, 1, 'the sample holds one KDBG tag (its filler never writes one)');
+  patch(path, tags[0], Buffer.from('\x8a\x13\xf0\x5c', 'latin1')); // what an encoded block looks like: no tag
+  let d = openDump(path);
+  try {
+    const k = discoverKernel(d);
+    t.is(k.method, 'crash-header+module-list');
+    t.is(hex(k.kernelBase), s.truth.kernel.base);
+    t.true(k.problems.some((p) => /not tagged KDBG/.test(p)));
+    t.is(k.pdb?.guid, s.truth.pdb.guid);
+  } finally {
+    d.close();
+  }
+  const bogus = Buffer.alloc(8);
+  bogus.writeBigUInt64LE(0xfffff80000002000n);
+  patch(path, 0x20, bogus); // DUMP_HEADER64.PsLoadedModuleList
+  d = openDump(path);
+  try {
+    const k = discoverKernel(d);
+    t.is(k.method, 'crash-header+pe-scan');
+    t.is(hex(k.kernelBase), s.truth.kernel.base);
+    t.is(k.pdb?.guid, s.truth.pdb.guid);
   } finally {
     d.close();
   }
