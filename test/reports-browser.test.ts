@@ -106,6 +106,11 @@ test.serial('the report loads with no console error and no network request, show
   await page.click('#proc thead th:nth-child(1) button');
   const desc = await pids();
   t.deepEqual(desc, [...asc].reverse());
+  // Sorting by create time is chronological, whatever the number of fraction digits.
+  await page.click('#proc thead th:nth-child(7) button');
+  const created = (await page.locator('#proc tbody tr td:nth-child(7)').evaluateAll((tds) => tds.map((td) => (td as unknown as { getAttribute(n: string): string }).getAttribute('data-v')))).map(Number);
+  t.deepEqual(created, [...created].sort((x, y) => x - y));
+  t.is(await page.locator('#proc tbody tr:first-child td.name > span.pname').innerText(), 'System', 'System started first');
   await page.click('#tree-order');
   t.is((await pids())[0], 4, 'tree order starts at System');
 
@@ -163,10 +168,10 @@ test.serial('hostile sample: names render as text, no script runs, no request', 
   t.is(await page.locator('svg[onload]').count(), 0);
 
   await page.fill('#filter', 'onerror');
-  const names = await page.locator('#proc tbody tr:not([hidden]) td.name > span').allTextContents();
+  const names = await page.locator('#proc tbody tr:not([hidden]) td.name > span.pname').allTextContents();
   t.true(names.includes(F.HOSTILE_NAME), 'the name is shown verbatim as text');
   await page.fill('#filter', 'red');
-  const ansi = await page.locator('#proc tbody tr:not([hidden]) td.name > span').allTextContents();
+  const ansi = await page.locator('#proc tbody tr:not([hidden]) td.name > span.pname').allTextContents();
   t.true(ansi.some((n) => n.startsWith('\\x1b[31mred\\x1b[0m')), `ANSI escapes shown visibly: ${JSON.stringify(ansi)}`);
   t.false((await page.content()).includes('\u001b'), 'no raw ESC in the DOM');
   t.regex(await page.locator('header').innerText(), /"><svg onload=alert\(5\)>/);

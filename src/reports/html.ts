@@ -9,7 +9,7 @@ import { SEVERITIES } from '../vsm/types.ts';
 import { findingProcess, processKey, severityRank, type Report } from './model.ts';
 import { htmlAttr as a, htmlId, htmlText as h } from './sanitize.ts';
 import { formatBytes } from './terminal.ts';
-import { processTree } from './tree.ts';
+import { processTree, timeKey } from './tree.ts';
 
 const CSS = `
 :root{--fg:#1b1f24;--muted:#57606a;--line:#d0d7de;--bg:#fff;--panel:#f6f8fa;--red:#b42318;--green:#1a7f37;--amber:#9a6700;--blue:#0b5cad;--teal:#0e7c86;--purple:#6e40c9}
@@ -219,8 +219,9 @@ function badges(p: ProcessRecord): string {
 
 /** A time cell: seconds shown, the full value (100 ns precision) in the title and the sort key. */
 function timeCell(t: string | null): string {
-  if (!t) return '<td data-v=""></td>';
-  return `<td class="mono nw" data-v="${a(t)}" title="${a(t)}">${h(t.replace('T', ' ').replace(/(\.\d+)?Z$/, ''))}</td>`;
+  const k = timeKey(t);
+  if (!t || Number.isNaN(k)) return `<td data-v="-1">${t ? h(t) : ''}</td>`;
+  return `<td class="mono nw" data-v="${a(String(k))}" title="${a(t)}">${h(t.replace('T', ' ').replace(/(\.\d+)?Z$/, ''))}</td>`;
 }
 
 function sortHex(v: string | null): string {
@@ -244,7 +245,7 @@ function processTable(report: Report): string {
         `<tr${idAttr} data-order="${order}"${cls ? ` class="${cls}"` : ''}>` +
         `<td class="num" data-v="${p.pid}">${p.pid}</td>` +
         `<td class="num" data-v="${p.ppid}">${p.ppid}</td>` +
-        `<td class="name d${Math.min(depth, 8)}" data-v="${a(p.name.text.toLowerCase())}"><span${nameTitle}>${h(p.name.text)}</span>${badges(p)}</td>` +
+        `<td class="name d${Math.min(depth, 8)}" data-v="${a(p.name.text.toLowerCase())}"><span class="pname"${nameTitle}>${h(p.name.text)}</span>${badges(p)}</td>` +
         `<td class="nw" data-v="${a(p.protection.raw ? p.protection.text : '')}"${p.protection.raw ? ` title="${a(p.protection.text)}"` : ''}>${p.protection.raw ? h(p.protection.text.replace(/^PsProtectedSigner/, '')) : ''}</td>` +
         `<td class="nw" data-v="${a(p.trustlet ? `${p.trustlet.id ?? ''} ${p.trustlet.name ?? ''}` : '')}">${p.trustlet ? h(`id ${p.trustlet.id ?? '?'}${p.trustlet.name && p.trustlet.name !== p.name.text ? ` ${p.trustlet.name}` : ''}`) : ''}</td>` +
         `<td class="nw" data-v="${a(iso ? iso.verdict : '')}">${iso ? `${h(iso.verdict)} <span class="muted">${iso.pagesReadable}/${iso.pagesMapped}</span>` : ''}</td>` +
@@ -265,8 +266,8 @@ function processTable(report: Report): string {
     ['Protection', 'text', false],
     ['Trustlet', 'text', false],
     ['Isolation (readable/mapped)', 'text', false],
-    ['Created (UTC)', 'text', false],
-    ['Exited (UTC)', 'text', false],
+    ['Created (UTC)', 'num', false],
+    ['Exited (UTC)', 'num', false],
     ['Session', 'num', true],
     ['Seen by', 'text', false],
     ['EPROCESS VA / PA', 'text', false],

@@ -13,6 +13,18 @@ export interface TreeRow {
 }
 
 /**
+ * An ISO-8601 time as a sortable number: milliseconds, plus the digits below a millisecond
+ * (FILETIME has 100 ns) as a fraction. Strings cannot be compared as text: '01Z' sorts after
+ * '01.5Z'. Null or unparsable → NaN.
+ */
+export function timeKey(t: string | null): number {
+  if (!t) return NaN;
+  const ms = Date.parse(t);
+  const sub = /\.\d{3}(\d{1,6})/.exec(t);
+  return sub ? ms + Number(`0.${sub[1]}`) : ms;
+}
+
+/**
  * For each process, the index of its parent's record (-1 when none): same PID as its ppid, not
  * created after it (the latest such). A process is never its own parent.
  */
@@ -23,14 +35,14 @@ export function parentIndexes(all: readonly ProcessRecord[]): number[] {
     if (l) l.push(i);
     else byPid.set(p.pid, [i]);
   });
+  const keys = all.map((p) => timeKey(p.createTime));
   return all.map((p, i) => {
     if (p.pid === p.ppid) return -1;
     let best = -1;
     for (const j of byPid.get(p.ppid) ?? []) {
       if (j === i) continue;
-      const q = all[j];
-      if (p.createTime && q.createTime && q.createTime > p.createTime) continue;
-      if (best < 0 || (q.createTime ?? '') > (all[best].createTime ?? '')) best = j;
+      if (keys[j] > keys[i]) continue; // created after the child: a later process reusing the PID
+      if (best < 0 || keys[j] > keys[best] || (Number.isNaN(keys[best]) && !Number.isNaN(keys[j]))) best = j;
     }
     return best;
   });
@@ -41,8 +53,10 @@ export function processTree(all: readonly ProcessRecord[], maxDepth = 64): TreeR
   const parentOf = parentIndexes(all);
   const children: number[][] = all.map(() => []);
   parentOf.forEach((par, i) => par >= 0 && children[par].push(i));
-  const order = (a: number, b: number) =>
-    (all[a].createTime ?? '').localeCompare(all[b].createTime ?? '') || all[a].pid - all[b].pid || a - b;
+  const keys = all.map((p) => timeKey(p.createTime));
+  // Unknown create times sort last among siblings.
+  const byTime = (a: number, b: number) => (Number.isNaN(keys[a]) ? Infinity : keys[a]) - (Number.isNaN(keys[b]) ? Infinity : keys[b]) || 0;
+  const order = (a: number, b: number) => byTime(a, b) || all[a].pid - all[b].pid || a - b;
   for (const c of children) c.sort(order);
 
   const rows: TreeRow[] = [];
