@@ -10,16 +10,16 @@ import { chromium } from 'playwright-core';
 import { generate, type Form } from '../samples/generate.ts';
 import { sha256File } from '../src/batch/hash.ts';
 import { readResult } from '../src/batch/layout.ts';
+import { runDir } from './helpers/run-dir.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = join(ROOT, 'bin/vsm-forensics.js');
-const TMP = fileURLToPath(new URL('./.tmp/batch-e2e/', import.meta.url));
+const TMP = runDir('batch-e2e');
 const CORPUS = join(TMP, 'corpus');
 const OUT = join(TMP, 'out');
 const CHROMIUM = '/usr/bin/chromium';
 const HOSTILE = '<img src=x onerror=alert(1)>.dmp';
 
-rmSync(TMP, { recursive: true, force: true });
 mkdirSync(CORPUS, { recursive: true });
 
 interface CliRun {

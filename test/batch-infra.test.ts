@@ -15,13 +15,12 @@ import { readResult, removeStaleTmp } from '../src/batch/layout.ts';
 import { parseJobData } from '../src/batch/queue/job-data.ts';
 import { analyzeEvidence } from '../src/batch/run-job.ts';
 import type { EvidenceJob } from '../src/batch/types.ts';
+import { runDir } from './helpers/run-dir.ts';
 
-const TMP = fileURLToPath(new URL('./.tmp/batch-infra/', import.meta.url));
+const TMP = runDir('batch-infra');
 const FAKE: AnalyzerCommand = { command: process.execPath, args: ['--import', 'tsx', fileURLToPath(new URL('./helpers/fake-analyze.ts', import.meta.url))] };
 const quiet = { update() {}, end() {} };
 
-rmSync(TMP, { recursive: true, force: true });
-mkdirSync(TMP, { recursive: true });
 
 function dumpFile(dir: string, name: string, head = '', size = 64 * 1024): string {
   mkdirSync(dir, { recursive: true });

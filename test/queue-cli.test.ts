@@ -13,12 +13,11 @@ import { sha256File } from '../src/batch/hash.ts';
 import { readResult } from '../src/batch/layout.ts';
 import { startWorker, type RunningWorker } from '../src/batch/queue/worker.ts';
 import { freePort, startRedis, type RedisHandle } from './helpers/redis.ts';
+import { runDir } from './helpers/run-dir.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = join(ROOT, 'bin/vsm-forensics.js');
-const TMP = fileURLToPath(new URL('./.tmp/queue-cli/', import.meta.url));
-rmSync(TMP, { recursive: true, force: true });
-mkdirSync(TMP, { recursive: true });
+const TMP = runDir('queue-cli');
 
 let redis: RedisHandle;
 let worker: RunningWorker;

@@ -13,13 +13,12 @@ import { sha256File } from '../src/batch/hash.ts';
 import { readResult } from '../src/batch/layout.ts';
 import { runPool } from '../src/batch/pool.ts';
 import { startRedis, type RedisHandle } from './helpers/redis.ts';
+import { runDir } from './helpers/run-dir.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const TMP = fileURLToPath(new URL('./.tmp/queue-e2e/', import.meta.url));
+const TMP = runDir('queue-e2e');
 const BIN = join(ROOT, 'bin/vsm-forensics.js');
 
-rmSync(TMP, { recursive: true, force: true });
-mkdirSync(TMP, { recursive: true });
 
 let redis: RedisHandle;
 test.before(async () => {
@@ -111,9 +110,10 @@ async function killScenario(t: import('ava').ExecutionContext, sc: Scenario, que
       },
       60_000,
     );
-    await sleep(300);
+    await sleep(1000);
     victim.child.kill('SIGKILL');
-    await until('the killed worker’s analyzer to exit', () => !pidAlive(orphanPid), 5000).catch((e) => {
+    // Within a guard tick once its Node has started (slow on a loaded machine).
+    await until('the killed worker’s analyzer to exit', () => !pidAlive(orphanPid), 30_000).catch((e) => {
       let stat = '';
       try {
         stat = readFileSync(`/proc/${orphanPid}/stat`, 'latin1');

@@ -11,7 +11,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readSync, fstatSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import type { AnalyzeOptions } from './types.ts';
 import { RESULT_FILES } from './types.ts';
 
@@ -41,9 +41,14 @@ export interface AnalyzerRun {
   readonly argv: readonly string[];
 }
 
-/** `analyze` arguments for one dump writing into `dir`. */
-export function analyzeArgs(dump: string, dir: string, o: AnalyzeOptions): string[] {
-  const a = [dump, '--json', join(dir, RESULT_FILES.report), '--ndjson', join(dir, RESULT_FILES.events), '--html', join(dir, RESULT_FILES.html)];
+/**
+ * `analyze` arguments for one dump, run with the result directory as its working directory: the
+ * report files are named relative to it, so the command line a report records is the same on
+ * every worker and says nothing of temp directories.
+ */
+export function analyzeArgs(dump: string, o: AnalyzeOptions): string[] {
+  if (!isAbsolute(dump)) throw new Error(`evidence path must be absolute: ${dump}`);
+  const a = [dump, '--json', RESULT_FILES.report, '--ndjson', RESULT_FILES.events, '--html', RESULT_FILES.html];
   // --name=value: a value that starts with '-' (from a queue job) can never pass for a flag.
   for (const s of o.symbols ?? []) a.push(`--symbols=${s}`);
   if (o.symbolServer) a.push(`--symbol-server=${o.symbolServer}`);
@@ -86,7 +91,7 @@ export function runAnalyzer(
   options: AnalyzeOptions,
   ctl: { signal?: AbortSignal; onSpawn?: (pid: number) => void } = {},
 ): Promise<AnalyzerRun> {
-  const argv = [...analyzer.args, ...analyzeArgs(dump, dir, options)];
+  const argv = [...analyzer.args, ...analyzeArgs(dump, options)];
   const out = openSync(join(dir, RESULT_FILES.terminal), 'w');
   const err = openSync(join(dir, RESULT_FILES.log), 'w');
   const t0 = performance.now();
@@ -94,6 +99,7 @@ export function runAnalyzer(
     let timedOut = false;
     let aborted = false;
     const child = spawn(analyzer.command, argv, {
+      cwd: dir,
       stdio: ['ignore', out, err],
       env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', VSM_FORENSICS_PARENT_PID: String(process.pid) },
     });

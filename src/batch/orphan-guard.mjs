@@ -22,6 +22,8 @@ function parentGone() {
   }
 }
 
-setInterval(() => {
+const check = () => {
   if (parentGone()) process.kill(process.pid, 'SIGKILL');
-}, 500).unref();
+};
+check();
+setInterval(check, 500).unref();

@@ -3,6 +3,7 @@ import { runBatch, type BatchSummary } from '../batch/batch.ts';
 import { analyzeOptionsFromArgv } from '../batch/cli-options.ts';
 import { atOrAbove } from '../batch/summary.ts';
 import { ExitCode, UsageError } from '../errors.ts';
+import { log } from '../log.ts';
 import { jsonStringify, terminalText } from '../reports/sanitize.ts';
 import { SEVERITIES, type Severity } from '../vsm/types.ts';
 
@@ -54,6 +55,7 @@ export async function run(argv: Record<string, unknown>): Promise<number> {
     options: analyzeOptionsFromArgv(argv),
     progress: quiet ? { update() {}, end() {} } : undefined,
   });
+  for (const f of summary.skippedFiles) log().info({ path: f.path, reason: f.reason }, 'skipped while walking directories');
   if (argv.json) process.stdout.write(jsonStringify({ ...summary, view: { counts: summary.view.counts, ndjsonLines: summary.view.ndjsonLines } }, 2) + '\n');
   else printSummary(summary);
 
