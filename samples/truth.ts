@@ -26,7 +26,9 @@ export interface TruthProcess {
   createTime: string | null;
   exitTime: string | null;
   sessionId: number | null;
-  eprocess: { va: string; pa: string; fileOffset: number | null };
+  /** `readable`: the pool block and EPROCESS, and the kernel page-table path to them, are all in the file. */
+  /** `inFile`: the object's own physical pages are in the file (a physical scan can see it). */
+  eprocess: { va: string; pa: string; fileOffset: number | null; readable: boolean; inFile: boolean };
   poolHeaderVa: string;
   dtb: string;
   peb: string | null;
@@ -40,6 +42,8 @@ export interface TruthProcess {
   wow64: boolean;
   securePages: string | null;
   pages: PageCounts;
+  /** False when some of this process's user page-table pages are not in the file: the counts are then an upper bound. */
+  userTablesInFile: boolean;
 }
 
 export interface Truth {
@@ -86,6 +90,8 @@ export interface Truth {
   listOrder: number[];
   /** PIDs of every process object in pool (what a pool scan must find), in memory order. */
   poolObjects: number[];
+  /** PIDs whose pool header is in the file but not the whole object (a scan may report them with fields missing). */
+  poolObjectsPartial: number[];
   decoys: { kind: string; va: string | null; pa: string; note: string }[];
   expectedFindings: { rule: string; pid?: number }[];
   vsm: { verdict: 'isolated' | 'exposed' | 'indeterminate' | 'not-running'; reason: string };
@@ -99,7 +105,8 @@ const DEFINITIONS: Record<string, string> = {
   pagesUnreadable: 'page in the file but all zero or one repeated byte (a raw image stores holes as zeros, so its pages there count here)',
   pagesReadable: 'page in the file with real content',
   linked: 'on ActiveProcessLinks (Flink/Blink chain from PsActiveProcessHead), even if a damaged Flink makes it unreachable forward',
-  listOrder: 'walk from PsActiveProcessHead along Flink until the head, a repeated entry or a pointer that cannot be followed',
+  listOrder: 'walk from PsActiveProcessHead along Flink until the head, a repeated entry, a pointer that cannot be followed, or an EPROCESS (or the page tables to it) missing from the file',
+  poolObjects: 'process objects a scan finds whole: pool block and EPROCESS pages in this file, and either physically contiguous or reachable through kernel page tables in the file (eprocess.readable)',
   verdict: 'not-running: no secure process; exposed: a secure process has a readable page; indeterminate: no ordinary process has a readable user page either; isolated otherwise',
 };
 
@@ -129,6 +136,62 @@ export function computeTruth(m: Machine, plan: FormPlan, fileSize: number, sizeB
       }
     }
   }
+
+  // Page-table walks over the model (not the file), to say which structures a reader can reach.
+  const pathOf = (dtb: number, va: bigint): number[] | null => {
+    const out: number[] = [];
+    let table = dtb / PAGE;
+    for (const shift of [39n, 30n, 21n, 12n]) {
+      out.push(table);
+      const t = m.mem.pages.get(table);
+      if (!t) return null;
+      const e = t.readBigUInt64LE(Number((va >> shift) & 0x1ffn) * 8);
+      if (!(e & 1n)) {
+        if (shift === 12n && e & 0x800n) {
+          out.push(Number((e & 0x000ffffffffff000n) >> 12n));
+          return out;
+        }
+        return null;
+      }
+      const frame = Number((e & 0x000ffffffffff000n) >> 12n);
+      if (shift !== 12n && e & 0x80n) {
+        out.push(frame + Number((va & ((1n << shift) - 1n)) >> 12n));
+        return out;
+      }
+      if (shift === 12n) {
+        out.push(frame);
+        return out;
+      }
+      table = frame;
+    }
+    return out;
+  };
+  const readableVa = (dtb: number, va: bigint, len: number) => {
+    for (let p = va & ~0xfffn; p < va + BigInt(len); p += 0x1000n) {
+      const path = pathOf(dtb, p);
+      if (!path || !path.every(inFile)) return false;
+    }
+    return true;
+  };
+  const sysDtb = m.system.dtb;
+  const epSize = m.layout.size('_EPROCESS');
+  const objReadable = (p: BuiltProcess) => readableVa(sysDtb, p.poolHeaderVa, Number(p.eprocessVa - p.poolHeaderVa) + epSize);
+  // The object's own physical pages (what a physical pool scan sees), whatever happened to the tables.
+  const objPfns = (p: BuiltProcess) => {
+    const out: number[] = [];
+    for (let va = p.poolHeaderVa & ~0xfffn; va < p.eprocessVa + BigInt(epSize); va += 0x1000n) {
+      const path = pathOf(sysDtb, va);
+      out.push(path ? path[path.length - 1] : -1);
+    }
+    return out;
+  };
+  const objInFile = (p: BuiltProcess) => objPfns(p).every((f) => f >= 0 && inFile(f));
+  /** Found whole by a physical scan: in the file, and contiguous in RAM unless the page tables are there to follow. */
+  const objScannable = (p: BuiltProcess) => {
+    const f = objPfns(p);
+    return objInFile(p) && (f.every((x, i) => i === 0 || x === f[i - 1] + 1) || objReadable(p));
+  };
+  const userTablesInFile = (p: BuiltProcess) => p.userPtes.every((u) => (pathOf(p.dtb, u.va) ?? [p.dtb / PAGE]).slice(0, 4).every(inFile));
 
   const classify = (u: UserPte): keyof PageCounts => {
     if (u.kind === 'pagefile' || u.kind === 'demand-zero') return 'pagesNotResident';
@@ -175,7 +238,7 @@ export function computeTruth(m: Machine, plan: FormPlan, fileSize: number, sizeB
       createTime: filetimeToIso(p.createTime),
       exitTime: filetimeToIso(p.exitTime),
       sessionId: p.sessionId,
-      eprocess: { va: hex(p.eprocessVa), pa: hex(p.eprocessPa), fileOffset: off === undefined ? null : off + (p.eprocessPa % PAGE) },
+      eprocess: { va: hex(p.eprocessVa), pa: hex(p.eprocessPa), fileOffset: off === undefined || !inFile(Math.floor(p.eprocessPa / PAGE)) ? null : off + (p.eprocessPa % PAGE), readable: objReadable(p), inFile: objInFile(p) },
       poolHeaderVa: hex(p.poolHeaderVa),
       dtb: hex(p.dtb),
       peb: p.pebVa ? hex(p.pebVa) : null,
@@ -189,6 +252,7 @@ export function computeTruth(m: Machine, plan: FormPlan, fileSize: number, sizeB
       wow64: p.wow64,
       securePages: p.securePages,
       pages: pageCounts,
+      userTablesInFile: userTablesInFile(p),
     };
   });
 
@@ -198,7 +262,9 @@ export function computeTruth(m: Machine, plan: FormPlan, fileSize: number, sizeB
     const linked = m.processes.filter((p) => p.linked);
     const lc = m.scenario.listCorruption;
     const seen = new Set<number>();
-    for (const p of linked) {
+    const headOk = readableVa(sysDtb, m.psActiveProcessHead, 16);
+    for (const p of headOk ? linked : []) {
+      if (!objReadable(p)) break;
       if (seen.has(p.spec.pid)) break;
       seen.add(p.spec.pid);
       listOrder.push(p.spec.pid);
@@ -206,18 +272,21 @@ export function computeTruth(m: Machine, plan: FormPlan, fileSize: number, sizeB
     }
   }
 
-  const poolObjects = [...m.processes].sort((a, b) => (a.eprocessPa < b.eprocessPa ? -1 : 1)).map((p) => p.spec.pid);
+  const poolObjectsPartial = m.processes.filter((p) => !objScannable(p) && inFile(objPfns(p)[0])).map((p) => p.spec.pid);
+  const poolObjects = [...m.processes].filter(objScannable).sort((a, b) => (a.eprocessPa < b.eprocessPa ? -1 : 1)).map((p) => p.spec.pid);
 
   const findings: { rule: string; pid?: number }[] = [];
-  for (const p of processes) if (p.unlinked) findings.push({ rule: 'ntos.process-unlinked', pid: p.pid });
-  if (m.scenario.listCorruption?.kind === 'cycle') findings.push({ rule: 'ntos.list-cycle', pid: m.scenario.listCorruption.pid });
-  if (m.scenario.listCorruption?.kind === 'bad-flink') findings.push({ rule: 'ntos.list-bad-link', pid: m.scenario.listCorruption.pid });
-  for (const p of processes) if (p.secure && p.pages.pagesReadable > 0) findings.push({ rule: 'vsm.trustlet-pages-readable', pid: p.pid });
+  for (const p of processes) if (p.unlinked && p.eprocess.readable) findings.push({ rule: 'ntos.process-unlinked', pid: p.pid });
+  const lc = m.scenario.listCorruption;
+  if (lc && listOrder.includes(lc.pid)) findings.push({ rule: lc.kind === 'cycle' ? 'ntos.list-cycle' : 'ntos.list-bad-link', pid: lc.pid });
+  for (const p of processes) if (p.secure && p.eprocess.readable && p.pages.pagesReadable > 0) findings.push({ rule: 'vsm.trustlet-pages-readable', pid: p.pid });
 
-  const secure = processes.filter((p) => p.secure && !p.terminated);
-  const baseline = processes.filter((p) => !p.secure && !p.terminated).reduce((a, p) => a + p.pages.pagesReadable, 0);
+  const secure = processes.filter((p) => p.secure && !p.terminated && p.eprocess.readable);
+  const secureLost = processes.some((p) => p.secure && !p.terminated && !p.eprocess.readable);
+  const baseline = processes.filter((p) => !p.secure && !p.terminated && p.eprocess.readable).reduce((a, p) => a + p.pages.pagesReadable, 0);
   let vsm: Truth['vsm'];
-  if (secure.length === 0) vsm = { verdict: 'not-running', reason: 'no secure (IUM) process' };
+  if (secure.length === 0 && secureLost) vsm = { verdict: 'indeterminate', reason: 'secure processes exist but their objects are not in this file' };
+  else if (secure.length === 0) vsm = { verdict: 'not-running', reason: 'no secure (IUM) process' };
   else if (secure.some((p) => p.pages.pagesReadable > 0)) vsm = { verdict: 'exposed', reason: `readable pages in ${secure.filter((p) => p.pages.pagesReadable > 0).map((p) => p.name).join(', ')}` };
   else if (baseline === 0) vsm = { verdict: 'indeterminate', reason: 'no ordinary process has a readable user page in this file either' };
   else vsm = { verdict: 'isolated', reason: 'no secure-process page is readable while ordinary processes have readable user pages' };
@@ -263,6 +332,7 @@ export function computeTruth(m: Machine, plan: FormPlan, fileSize: number, sizeB
     processes,
     listOrder,
     poolObjects,
+    poolObjectsPartial,
     decoys: m.decoys.map((d) => ({ kind: d.kind, va: d.va === null ? null : hex(d.va), pa: hex(d.pa), note: d.note })),
     expectedFindings: findings,
     vsm,
