@@ -390,3 +390,22 @@ test('14393 layout: SecurePid and TrustletIdentity', (t) => {
   t.not(ep.readBigUInt64LE(types.field('_EPROCESS', 'Pcb.SecurePid')!.offset), 0n);
   m.close();
 });
+
+test('a truncated kernel dump: the truth keeps only what a reader can reach', (t) => {
+  const r = generate({ scenario: 'truncated', form: 'kernel', sizeBytes: 32 * MiB, seed: 4, out: `${TMP}trunc-kernel.dmp` });
+  const tr = r.truth;
+  t.truthy(tr.memory.truncated);
+  const m = new FileMemory(r.dumpPath, 'kernel');
+  const dtb = Number(tr.kernel.dtb);
+  for (const p of tr.processes) {
+    // `readable` means every page of the object resolves through tables that are in the file.
+    const ok = m.readVa(dtb, BigInt(p.poolHeaderVa), Number(BigInt(p.eprocess.va) - BigInt(p.poolHeaderVa)) + isfFor(tr).structSize('_EPROCESS')!) !== undefined;
+    t.is(p.eprocess.readable, ok, `pid ${p.pid}`);
+  }
+  t.true(tr.poolObjects.length < tr.processes.length);
+  for (const pid of tr.poolObjects) t.false(tr.poolObjectsPartial.includes(pid));
+  t.is(tr.vsm.verdict, 'indeterminate');
+  const head = m.readVa(dtb, BigInt(tr.kernel.psActiveProcessHead), 16);
+  if (!head) t.deepEqual(tr.listOrder, []);
+  m.close();
+});
