@@ -76,6 +76,7 @@ function rowMatches(r: VolRow, t: Truth['processes'][number]): string | null {
 
 interface Outcome {
   build: number;
+  version: string;
   form: Form;
   pslist: string;
   psscan: string;
@@ -127,7 +128,7 @@ async function check(dump: string, truth: Truth, form: Form): Promise<Outcome> {
     unlinkedFound = unlinked.length ? `${unlinked.filter((u) => got.has(u.pid)).length}/${unlinked.length}` : '-';
     psText = `${ps.rows.length}/${want.size}`;
   }
-  return { build: truth.build, form, pslist: plText, psscan: psText, unlinkedFound, decoysFound, ok: problems.length === 0, problems };
+  return { build: truth.build, version: truth.version ?? String(truth.build), form, pslist: plText, psscan: psText, unlinkedFound, decoysFound, ok: problems.length === 0, problems };
 }
 
 /** kdmp-parser's `-p PA` page dump (hexdump lines) → the page's bytes, or null when it says the address is not valid. */
@@ -181,7 +182,7 @@ function kdmpCheck(parser: string, scenario: string, build: string, sizeBytes: n
       if (got && got.equals(rawPage(pfn))) same++;
       else bad.push(`page 0x${pfn.toString(16)} ${got ? 'differs from the raw image' : 'not found'}`);
     }
-    lines.push(`${String(t.build).padEnd(5)}  ${form.padEnd(6)}  DumpType ${String(t.dumpType).padEnd(2)}  ${same} pages equal to raw, ${absentOk} absent as expected${bad.length ? `; PROBLEMS: ${bad.slice(0, 4).join('; ')}` : ''}`);
+    lines.push(`${(t.version ?? String(t.build)).padEnd(16)}  ${form.padEnd(6)}  DumpType ${String(t.dumpType).padEnd(2)}  ${same} pages equal to raw, ${absentOk} absent as expected${bad.length ? `; PROBLEMS: ${bad.slice(0, 4).join('; ')}` : ''}`);
     rmSync(dump, { force: true });
     rmSync(`${dump}.truth.json`, { force: true });
   }
@@ -222,10 +223,10 @@ async function main(): Promise<number> {
     }
   };
   await Promise.all(Array.from({ length: parallel }, worker));
-  outcomes.sort((a, b) => a.build - b.build || forms.indexOf(a.form) - forms.indexOf(b.form));
-  const lines = ['build  form    pslist  psscan  unlinked  decoys  agree', '-----  ------  ------  ------  --------  ------  -----'];
+  outcomes.sort((a, b) => a.version.localeCompare(b.version, undefined, { numeric: true }) || forms.indexOf(a.form) - forms.indexOf(b.form));
+  const lines = ['kernel            form    pslist  psscan  unlinked  decoys  agree', '----------------  ------  ------  ------  --------  ------  -----'];
   for (const o of outcomes) {
-    lines.push(`${String(o.build).padEnd(5)}  ${o.form.padEnd(6)}  ${o.pslist.padEnd(6)}  ${o.psscan.padEnd(6)}  ${o.unlinkedFound.padEnd(8)}  ${String(o.decoysFound).padEnd(6)}  ${o.ok ? 'yes' : 'NO'}`);
+    lines.push(`${o.version.padEnd(16)}  ${o.form.padEnd(6)}  ${o.pslist.padEnd(6)}  ${o.psscan.padEnd(6)}  ${o.unlinkedFound.padEnd(8)}  ${String(o.decoysFound).padEnd(6)}  ${o.ok ? 'yes' : 'NO'}`);
   }
   process.stdout.write(`Volatility 3 vs ground truth (scenario ${scenario}, ${sizeBytes / 2 ** 20} MiB, seed ${seed}); pslist/psscan = rows/expected\n${lines.join('\n')}\n`);
   for (const o of outcomes) for (const p of o.problems) process.stdout.write(`  ${o.build} ${o.form}: ${p}\n`);
