@@ -52,6 +52,7 @@ test('every page class is counted', (t) => {
   t.is(c.tablePagesAbsent, expected.tablesAbsent);
   t.is(c.pagesMapped, expected.readable + expected.unreadable + expected.absent + expected.notResident);
   t.true(c.partial);
+  t.is(c.maxAbsentPfn, 0x200000 + 511, 'the highest absent frame: the top of the half-absent large page');
   t.is(c.sampleReadable.length, 5);
   t.is(c.sampleReadable[0], pg(0));
 });
@@ -120,6 +121,7 @@ const cls = (absent: number, unreadable: number, readable: number, notResident =
   tablePagesAbsent: 0,
   partial: false,
   capHit: false,
+  maxAbsentPfn: -1,
 });
 
 test('verdicts: isolated, exposed, and indeterminate when the baseline is also unreadable', (t) => {

@@ -19,6 +19,7 @@ test('a whole list walks back to the head', (t) => {
   const fx = fixture();
   const w = walkProcessList(fx.vm, layout, HEAD_VA);
   t.true(w.complete);
+  t.true(w.covered);
   t.false(w.capHit);
   t.deepEqual(pids(w), PIDS);
   t.true(w.entries.every((e) => e.direction === 'forward'));
@@ -31,6 +32,7 @@ test('a cycle ends the forward walk with an issue; the tail is recovered backwar
   const w = walkProcessList(fx.vm, layout, HEAD_VA);
   t.false(w.complete);
   t.is(w.issues[0].kind, 'cycle');
+  t.true(w.covered, 'the backward walk met the forward one');
   t.deepEqual(pids(w), PIDS);
   t.deepEqual(w.entries.filter((e) => e.direction === 'backward').map((e) => Number(e.info.pid)), [800, 812, 944]);
 });
@@ -59,8 +61,17 @@ test('an entry missing from the dump ends the walk as unreadable', (t) => {
   fx.dropPageOf(links(fx, 652));
   const w = walkProcessList(fx.vm, layout, HEAD_VA);
   t.is(w.issues[0].kind, 'link-unreadable');
+  t.false(w.covered, '652 itself was never read');
   // Forward stops before 652; backward from the head stops at 652 too.
   t.deepEqual(pids(w), [4, 72, 128, 424, 576, 800, 812, 944]);
+});
+
+test('a Flink to unmapped kernel memory is a bad link, not a missing page', (t) => {
+  const fx = fixture();
+  fx.setLinks(links(fx, 576), 0xffffc60123456000n, links(fx, 424));
+  const w = walkProcessList(fx.vm, layout, HEAD_VA);
+  t.is(w.issues[0].kind, 'link-unmapped');
+  t.deepEqual(pids(w), PIDS);
 });
 
 test('a Blink that does not point back is reported but does not stop the walk', (t) => {

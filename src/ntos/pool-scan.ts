@@ -76,6 +76,8 @@ export interface ScanOptions extends Omit<ReadProcessOptions, 'kernel'> {
 
 export const DEFAULT_MAX_HITS = 65536;
 export const DEFAULT_MAX_CANDIDATES = 4_000_000;
+/** Rejection reason for objects that look like processes as far as the dump holds them. */
+export const PARTLY_ABSENT = 'object partly absent from the dump';
 /** Pool blocks crossing a page that wait for the page-table lookup. */
 const MAX_DEFERRED = 65536;
 
@@ -131,6 +133,7 @@ export function scanProcesses(pm: PhysicalMemory, layout: KernelLayout, opts: Sc
    * read physically (poolVa null: pages assumed contiguous) or virtually (poolVa known).
    */
   const examineBlock = (head: Buffer, absentPages: readonly number[], poolPa: number, poolVa: bigint | null, blockBytes: number, tag: string): boolean => {
+    partlyAbsent = false;
     // Optional info blocks lie between the pool header and the OBJECT_HEADER: try each position.
     for (let d = 16; d <= 16 + MAX_OPTIONAL + 0x30; d += 8) {
       if (d + bodyOff > blockBytes - size || d + bodyOff > head.length) break;
@@ -165,20 +168,24 @@ export function scanProcesses(pm: PhysicalMemory, layout: KernelLayout, opts: Sc
         const firstLen = Math.min(size, PAGE_SIZE - (bodyPa % PAGE_SIZE));
         const first = phys.clip(firstLen);
         const headInfo = decodeEprocess(first, layout, { va: null, pa: bodyPa });
-        if (implausibilities(headInfo, { allowNullLinks: true, lenient: true }).length > 0) continue;
+        if (implausibilities(headInfo, { allowNullLinks: true, oneBadLink: true, lenient: true }).length > 0) continue;
         const va0 = opts.knownVaByPa?.get(bodyPa);
         resolved = va0 !== undefined ? { va: va0, method: 'list' } : opts.kernel ? resolveVa(opts.kernel, headInfo, first, bodyPa, linksOff) : null;
         if (resolved && typeIndex.kind === 'key' && ((storedTi ^ typeIndex.key) & 0xff) !== Number(((resolved.va - BigInt(bodyOff)) >> 8n) & 0xffn)) continue;
         if (!resolved) {
           info = decodeEprocess(phys, layout, { va: null, pa: bodyPa }, readOpts);
-          if (implausibilities(info, { allowNullLinks: true }).length > 0) continue; // maybe deferred by the caller
+          if (implausibilities(info, { allowNullLinks: true, oneBadLink: true }).length > 0) continue; // maybe deferred by the caller
           seen.add(bodyPa);
           addHit({ pa: bodyPa, poolPa, tag, va: null, vaMethod: null, info });
           return true;
         }
       }
       const v = readEprocess(opts.kernel!, layout, resolved.va, readOpts);
-      if (implausibilities(v, { allowNullLinks: true }).length > 0) continue;
+      if (implausibilities(v, { allowNullLinks: true, oneBadLink: true }).length > 0) {
+        // Plausible as far as it goes, but pages of it are not in the dump: say so, do not guess.
+        if (implausibilities(v, { allowNullLinks: true, oneBadLink: true, lenient: true }).length === 0) partlyAbsent = true;
+        continue;
+      }
       info = { ...v, pa: bodyPa };
       seen.add(bodyPa);
       addHit({ pa: bodyPa, poolPa, tag, va: resolved.va, vaMethod: resolved.method, info });
@@ -187,6 +194,7 @@ export function scanProcesses(pm: PhysicalMemory, layout: KernelLayout, opts: Sc
     return false;
   };
 
+  let partlyAbsent = false;
   const addHit = (h: ScanHit) => {
     if (hits.length >= maxHits) return;
     hits.push(h);
@@ -235,13 +243,13 @@ export function scanProcesses(pm: PhysicalMemory, layout: KernelLayout, opts: Sc
       const va = found.vas.get(h.pa);
       if (va === undefined) continue;
       const v = readEprocess(k, layout, va, readOpts);
-      const info = implausibilities(v, { allowNullLinks: true }).length === 0 ? { ...v, pa: h.pa } : h.info;
+      const info = implausibilities(v, { allowNullLinks: true, oneBadLink: true }).length === 0 ? { ...v, pa: h.pa } : h.info;
       hits[hits.indexOf(h)] = { ...h, va, vaMethod: 'page-tables', info };
     }
     for (const d of deferred) {
       const poolVa = found.vas.get(d.poolPa);
       const head = poolVa === undefined ? undefined : k.read(poolVa, Math.min(d.blockBytes, 16 + MAX_OPTIONAL + 0x40 + bodyOff));
-      if (poolVa === undefined || !head || !examineBlock(head, [], d.poolPa, poolVa, d.blockBytes, d.tag)) reject('object/EPROCESS checks');
+      if (poolVa === undefined || !head || !examineBlock(head, [], d.poolPa, poolVa, d.blockBytes, d.tag)) reject(partlyAbsent ? PARTLY_ABSENT : 'object/EPROCESS checks');
     }
   }
   return { hits, stats: { pagesScanned, bytesScanned, candidates: Math.min(candidates, maxCandidates), rejected }, typeIndex, capsHit, markerHits };

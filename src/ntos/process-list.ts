@@ -10,6 +10,7 @@ export type ListIssueKind =
   | 'head-unreadable'
   | 'link-non-canonical'
   | 'link-unreadable'
+  | 'link-unmapped'
   | 'cycle'
   | 'blink-mismatch'
   | 'implausible-entry'
@@ -38,6 +39,11 @@ export interface ListWalk {
   readonly issues: readonly ListIssue[];
   /** True when the forward walk came back to the head with no break. */
   readonly complete: boolean;
+  /**
+   * True when every linked entry was seen: the walk is complete, or after a break the backward
+   * walk from the head met the forward walk again (so no stretch of the list went unread).
+   */
+  readonly covered: boolean;
   readonly capHit: boolean;
   readonly cap: number;
 }
@@ -63,13 +69,13 @@ export function walkProcessList(vm: VirtualMemory, layout: KernelLayout, head: b
 
   if (linksOff < 0n) {
     issue('head-unreadable', head, null, 'the layout has no EPROCESS.ActiveProcessLinks offset');
-    return { ...base, entries: [], issues, complete: false, capHit: false };
+    return { ...base, entries: [], issues, complete: false, covered: false, capHit: false };
   }
   const headFlink = isKernelPointer(head) ? vm.readU64(head) : undefined;
   const headBlink = isKernelPointer(head) ? vm.readU64(head + 8n) : undefined;
   if (headFlink === undefined || headBlink === undefined) {
     issue('head-unreadable', head, null, `PsActiveProcessHead at ${hex(head)} cannot be read`);
-    return { ...base, entries: [], issues, complete: false, capHit: false };
+    return { ...base, entries: [], issues, complete: false, covered: false, capHit: false };
   }
 
   let capHit = false;
@@ -77,7 +83,7 @@ export function walkProcessList(vm: VirtualMemory, layout: KernelLayout, head: b
   const owner = (link: bigint | null) => (link === null || link === head ? null : link - linksOff);
 
   // One step: validate the link at `cur` reached from `prev` and read its process.
-  const step = (cur: bigint, prev: bigint, dir: 'forward' | 'backward'): EprocessInfo | 'stop' | 'head' => {
+  const step = (cur: bigint, prev: bigint, dir: 'forward' | 'backward'): EprocessInfo | 'stop' | 'head' | 'joined' => {
     if (cur === head) return 'head';
     const from = owner(prev);
     if (!isKernelPointer(cur)) {
@@ -85,7 +91,8 @@ export function walkProcessList(vm: VirtualMemory, layout: KernelLayout, head: b
       return 'stop';
     }
     if (visited.has(cur)) {
-      if (dir === 'forward') issue('cycle', cur, from, `the list loops back to the process at ${hex(cur - linksOff)} without returning to the head`);
+      if (dir === 'backward') return 'joined';
+      issue('cycle', cur, from, `the list loops back to the process at ${hex(cur - linksOff)} without returning to the head`);
       return 'stop';
     }
     if (total() >= cap) {
@@ -95,10 +102,14 @@ export function walkProcessList(vm: VirtualMemory, layout: KernelLayout, head: b
     }
     const info = readEprocess(vm, layout, cur - linksOff, opts);
     if (info.flink === undefined || info.blink === undefined) {
-      issue('link-unreadable', cur, from, `the list entry at ${hex(cur)} is not in the dump`);
+      // Absent from the dump (truncation, a kernel-only form) is not the same as pointing at nothing.
+      const t = vm.translate(cur);
+      const fromDump = !t.ok && (t.reason === 'page-absent' || t.reason === 'table-absent');
+      if (fromDump) issue('link-unreadable', cur, from, `the list entry at ${hex(cur)} is not in the dump`);
+      else issue('link-unmapped', cur, from, `${dir === 'forward' ? 'Flink' : 'Blink'} ${hex(cur)} ${from === null ? 'of the list head' : `of the process at ${hex(from)}`} points at unmapped memory`);
       return 'stop';
     }
-    const bad = implausibilities(info, { ignoreLinks: true });
+    const bad = implausibilities(info, { ignoreLinks: true, anyName: true });
     if (bad.length > 0) {
       issue('implausible-entry', cur, from, `the list entry at ${hex(cur)} is not a process (${bad.slice(0, 3).join('; ')})`);
       return 'stop';
@@ -121,22 +132,25 @@ export function walkProcessList(vm: VirtualMemory, layout: KernelLayout, head: b
       if (headBlink !== prev) issue('blink-mismatch', head, null, `the list head's Blink is ${hex(headBlink)}, not the last entry ${hex(prev)}`);
       break;
     }
-    if (r === 'stop') break;
+    if (r === 'stop' || r === 'joined') break;
     forward.push({ va: cur - linksOff, info: r, direction: 'forward' });
     prev = cur;
     cur = r.flink!;
   }
 
+  let joined = false;
   if (!complete && !capHit && opts.recoverBackward !== false) {
     prev = head;
     cur = headBlink;
     for (;;) {
       const r = step(cur, prev, 'backward');
-      if (r === 'head' || r === 'stop') break;
+      // Met the forward walk, or went all the way round the Blinks to the head: nothing unread.
+      if (r === 'joined' || r === 'head') joined = true;
+      if (r === 'head' || r === 'stop' || r === 'joined') break;
       backward.push({ va: cur - linksOff, info: r, direction: 'backward' });
       prev = cur;
       cur = r.blink!;
     }
   }
-  return { ...base, entries: [...forward, ...backward.reverse()], issues, complete, capHit };
+  return { ...base, entries: [...forward, ...backward.reverse()], issues, complete, covered: complete || joined, capHit };
 }

@@ -297,6 +297,10 @@ export function implausibilities(
     ignoreLinks?: boolean;
     /** Only impossible values count; unreadable fields do not (a first look at part of an object). */
     lenient?: boolean;
+    /** Accept one non-canonical link if the other is a kernel pointer (the scan of a damaged list). */
+    oneBadLink?: boolean;
+    /** Do not judge the name (the list walk: a linked process is a process whatever it is called). */
+    anyName?: boolean;
   } = {},
 ): string[] {
   const bad: string[] = [];
@@ -309,12 +313,15 @@ export function implausibilities(
   if (p.flink === undefined || p.blink === undefined) missing('ActiveProcessLinks unreadable');
   else if (!opts.ignoreLinks) {
     const nullLinks = p.flink === 0n && p.blink === 0n;
-    if (!(nullLinks && opts.allowNullLinks) && !(isKernelPointer(p.flink) && isKernelPointer(p.blink))) bad.push('ActiveProcessLinks not canonical kernel pointers');
+    // One damaged link (a corrupted Flink) does not unmake a process; two garbage links do.
+    const linkOk = opts.oneBadLink ? isKernelPointer(p.flink) || isKernelPointer(p.blink) : isKernelPointer(p.flink) && isKernelPointer(p.blink);
+    if (!(nullLinks && opts.allowNullLinks) && !linkOk) bad.push('ActiveProcessLinks not canonical kernel pointers');
   }
   if (!p.imageFileNameRaw) missing('ImageFileName unreadable');
   else {
     const r = printableRatio(p.imageFileNameRaw);
-    if (r.length === 0 || r.printable * 2 < r.length || p.imageFileNameRaw[0] < 0x20) bad.push('ImageFileName not printable');
+    // Names are attacker-chosen (control characters included), so only mostly-unprintable bytes count against it.
+    if (!opts.anyName && (r.length === 0 || r.printable * 2 < r.length)) bad.push('ImageFileName not printable');
   }
   if (p.dtb === undefined) missing('DirectoryTableBase unreadable');
   else if (p.dtb === 0n || (p.dtb & 0xfffn) !== 0n || p.dtb >= 1n << 52n) bad.push('DirectoryTableBase not a page-aligned physical address');

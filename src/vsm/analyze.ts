@@ -9,7 +9,7 @@ import { log } from '../log.ts';
 import { applySymbols, discoverKernel, observedRvas } from '../ntos/kernel.ts';
 import { resolveSymbols, type ResolveOptions } from '../ntos/symbols.ts';
 import type { KernelLayout } from '../ntos/layout.ts';
-import { scanProcesses, typeIndexKeyFromCookie, typeIndexKeyFromKnown, type ScanHit, type TypeIndexCheck } from '../ntos/pool-scan.ts';
+import { PARTLY_ABSENT, scanProcesses, typeIndexKeyFromCookie, typeIndexKeyFromKnown, type ScanHit, type TypeIndexCheck } from '../ntos/pool-scan.ts';
 import { walkProcessList, type ListIssueKind, type ListWalk } from '../ntos/process-list.ts';
 import { filetimeToIso, hasExited, hex, isUserPointer, type EprocessInfo } from '../ntos/process.ts';
 import { walkVads } from '../ntos/vad.ts';
@@ -71,9 +71,10 @@ const LIST_RULES: Record<ListIssueKind, { rule: string; title: string; severity:
   'head-unreadable': { rule: 'ntos.list-head-unreadable', title: 'Process list head unreadable', severity: 'medium' },
   'link-non-canonical': { rule: 'ntos.list-bad-link', title: 'Process list link is not a kernel address', severity: 'medium' },
   'link-unreadable': { rule: 'ntos.list-unreadable', title: 'Process list entry missing from the dump', severity: 'medium' },
+  'link-unmapped': { rule: 'ntos.list-bad-link', title: 'Process list link points at unmapped memory', severity: 'medium' },
   cycle: { rule: 'ntos.list-cycle', title: 'Process list loops without returning to its head', severity: 'medium' },
   'blink-mismatch': { rule: 'ntos.list-blink-mismatch', title: 'Process list back link does not match', severity: 'low' },
-  'implausible-entry': { rule: 'ntos.list-implausible-entry', title: 'Process list leads to something that is not a process', severity: 'medium' },
+  'implausible-entry': { rule: 'ntos.list-bad-link', title: 'Process list link leads to something that is not a process', severity: 'medium' },
   cap: { rule: 'ntos.list-cap', title: 'Process list walk hit its cap', severity: 'low' },
 };
 
@@ -90,9 +91,17 @@ export function analyzeKernel(ev: EvidenceView, k: KernelContext, opts: AnalyzeO
   let list: ListWalk | undefined;
   if (k.psActiveProcessHead !== null) {
     list = walkProcessList(k.vm, layout, k.psActiveProcessHead, { maxEntries: opts.maxListEntries, vmForDtb });
+    const pidAt = new Map(list.entries.map((e) => [e.va, e.info.pid]));
     for (const i of list.issues) {
       const r = LIST_RULES[i.kind];
-      findings.push({ rule: r.rule, title: r.title, severity: r.severity, message: `${i.message}.`, evidence: { address: hex(i.address), ...(i.from !== null ? { eprocessVa: hex(i.from) } : {}) } });
+      const pid = i.from !== null ? pidAt.get(i.from) : undefined;
+      findings.push({
+        rule: r.rule,
+        title: r.title,
+        severity: r.severity,
+        message: `${i.message}.`,
+        evidence: { address: hex(i.address), ...(pid !== undefined ? { pid: Number(pid) } : {}), ...(i.from !== null ? { eprocessVa: hex(i.from) } : {}) },
+      });
     }
     if (list.capHit) capsHit.push({ cap: 'list.entries', limit: list.cap });
     if (!list.complete) reasons.push(`The process list is broken (${list.issues.filter((i) => i.kind !== 'blink-mismatch').map((i) => i.kind).join(', ') || 'incomplete'}): ${list.entries.length} entries recovered${list.entries.some((e) => e.direction === 'backward') ? ', some by walking back from the head' : ''}.`);
@@ -124,6 +133,8 @@ export function analyzeKernel(ev: EvidenceView, k: KernelContext, opts: AnalyzeO
     pagesScanned = r.stats.pagesScanned;
     capsHit.push(...r.capsHit);
     secureKernelMarkers = r.markerHits[0] ?? [];
+    const partly = r.stats.rejected[PARTLY_ABSENT] ?? 0;
+    if (partly > 0) reasons.push(`${partly} pool object${partly === 1 ? '' : 's'} tagged as a process ${partly === 1 ? 'is' : 'are'} partly absent from the dump and could not be read as ${partly === 1 ? 'a process' : 'processes'}.`);
     if (typeIndex.kind === 'unchecked') log().info({ reason: typeIndex.reason }, 'pool scan ran without the TypeIndex check');
   }
 
@@ -161,7 +172,8 @@ export function analyzeKernel(ev: EvidenceView, k: KernelContext, opts: AnalyzeO
     const name = p.imageFileName ?? { text: '' };
     const terminated = hasExited(p);
     const sources = (['list', 'scan'] as const).filter((s) => m.sources.has(s));
-    const unlinked = !m.sources.has('list') && !terminated && list !== undefined;
+    // "Not on the list" is a finding only when the whole list was read; otherwise it may sit in the unread part.
+    const unlinked = !m.sources.has('list') && !terminated && list !== undefined && list.covered;
     const sj = judgeSecure(p, name.text);
     const unreadable = [...p.unreadable];
     if (p.protection === undefined && !unreadable.includes('protection')) unreadable.push('protection');
@@ -199,6 +211,9 @@ export function analyzeKernel(ev: EvidenceView, k: KernelContext, opts: AnalyzeO
       findings.push({ rule, title, severity: sev, message: `${sj.anomaly.message} (PID ${rec.pid}).`, evidence: ev0 });
     }
   }
+  const unplaced = drafts.filter(({ rec }) => !rec.sources.includes('list') && !rec.terminated).length;
+  if (list && !list.covered && unplaced > 0)
+    reasons.push(`${unplaced} process${unplaced === 1 ? ' was' : 'es were'} found only by the scan; with part of the list unread, whether ${unplaced === 1 ? 'it was' : 'they were'} unlinked cannot be told.`);
   if (unreadableCount) reasons.push(`${unreadableCount} process${unreadableCount === 1 ? ' has' : 'es have'} fields that could not be read from the dump.`);
 
   // 6. Baseline over ordinary processes, then isolation of each secure process.
@@ -206,9 +221,12 @@ export function analyzeKernel(ev: EvidenceView, k: KernelContext, opts: AnalyzeO
   const maxBase = opts.baselineProcesses ?? DEFAULT_BASELINE_PROCESSES;
   const ordinary = drafts.filter(({ rec, m }) => rec.secure === false && !rec.terminated && !!m.info.dtb);
   let baselineCapped = false;
+  // Highest physical page the kernel's own structures reference that the evidence lacks.
+  let maxAbsentPfn = -1;
   for (const { m } of ordinary.slice(0, maxBase)) {
     const c = classifyUserPages(vmForDtb(Number(m.info.dtb! & 0x000ffffffffff000n)), pm, { maxPagesRead: opts.baselinePagesPerProcess ?? DEFAULT_BASELINE_PAGES, maxEntries: 1 << 16 });
     if (c.capHit) baselineCapped = true;
+    maxAbsentPfn = Math.max(maxAbsentPfn, c.maxAbsentPfn);
     if (c.pagesMapped === 0) continue;
     baseline.processes++;
     baseline.pagesMapped += c.pagesMapped;
@@ -226,6 +244,7 @@ export function analyzeKernel(ev: EvidenceView, k: KernelContext, opts: AnalyzeO
     const vads = vadRoot !== undefined && vadRoot !== 0n ? walkVads(k.vm, layout, vadRoot) : undefined;
     const c = classifyUserPages(vmForDtb(Number(d.m.info.dtb & 0x000ffffffffff000n)), pm, { vads: vads?.ranges });
     if (c.capHit) capsHit.push({ cap: `isolation.pages(pid ${d.rec.pid})`, limit: 0 });
+    maxAbsentPfn = Math.max(maxAbsentPfn, c.maxAbsentPfn);
     const iso = judgeIsolation({ ...c, partial: c.partial || (vads !== undefined && !vads.complete) }, baseline);
     d.rec.isolation = iso;
     if (iso.partial) reasons.push(`The page walk of ${d.rec.name.text} (PID ${d.rec.pid}) is incomplete${c.tablePagesAbsent ? ` (${c.tablePagesAbsent} page-table pages absent)` : ''}.`);
@@ -254,6 +273,17 @@ export function analyzeKernel(ev: EvidenceView, k: KernelContext, opts: AnalyzeO
 
   // 8. Partial marks.
   const missingRanges = pm.missing.map((r: MissingRange) => ({ start: hex(r.basePage * PAGE_SIZE), pages: r.pageCount, reason: r.reason }));
+  for (const i of list?.issues ?? []) {
+    if (i.kind !== 'link-unreadable') continue;
+    const tr = k.vm.translate(i.address);
+    if (!tr.ok && tr.pa !== undefined) maxAbsentPfn = Math.max(maxAbsentPfn, Math.floor(tr.pa / PAGE_SIZE));
+  }
+  // A raw image has no header to say how long it should be: page tables pointing past its end are the evidence.
+  if (ev.format === 'raw' && missingRanges.length === 0 && maxAbsentPfn >= pm.pageLimit) {
+    const pages = maxAbsentPfn + 1 - pm.pageLimit;
+    missingRanges.push({ start: hex(pm.pageLimit * PAGE_SIZE), pages, reason: 'referenced by the page tables beyond the end of the raw image (at least this much)' });
+    reasons.push(`The raw image looks truncated: the kernel's page tables reference physical pages up to ${hex((maxAbsentPfn + 1) * PAGE_SIZE)}, past its end at ${hex(pm.pageLimit * PAGE_SIZE)}.`);
+  }
   if (missingRanges.length && !reasons.some((r) => /missing|truncat/i.test(r))) reasons.push(`${missingRanges.reduce((n, r) => n + r.pages, 0)} pages the format promises are missing from the file.`);
   for (const c of capsHit) if (!reasons.some((r) => r.includes(c.cap))) reasons.push(`The analysis cap ${c.cap} (${c.limit}) was hit: results past it are missing.`);
   const partial = ev.partialByNature || missingRanges.length > 0 || capsHit.length > 0 || reasons.length > 0;

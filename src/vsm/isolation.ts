@@ -14,6 +14,8 @@ export interface PageClassification extends IsolationCounts {
   /** A cap cut the walk short or tables were absent. */
   readonly partial: boolean;
   readonly capHit: boolean;
+  /** Highest physical page number referenced but absent (data or table page), -1 if none. */
+  readonly maxAbsentPfn: number;
 }
 
 export interface ClassifyOptions {
@@ -23,6 +25,8 @@ export interface ClassifyOptions {
   readonly maxEntries?: number;
   /** Most 4 KiB pages whose contents are read. */
   readonly maxPagesRead?: number;
+  /** Most 4 KiB frames examined (large pages count 512 or 262144): bounds the work hostile tables can ask for. */
+  readonly maxFrames?: number;
   readonly samples?: number;
 }
 
@@ -42,6 +46,8 @@ export function classifyUserPages(vm: VirtualMemory, pm: PhysicalMemory, opts: C
   const maxEntries = opts.maxEntries ?? DEFAULT_MAX_ENTRIES;
   const maxRead = opts.maxPagesRead ?? DEFAULT_MAX_PAGES_READ;
   const samples = opts.samples ?? 5;
+  const maxFrames = opts.maxFrames ?? maxEntries;
+  let frames = 0;
   const walk = vm.walk(0n, USER_MAX + 1n, maxEntries);
   let notResident = 0;
   let absent = 0;
@@ -49,12 +55,16 @@ export function classifyUserPages(vm: VirtualMemory, pm: PhysicalMemory, opts: C
   let readable = 0;
   let tablesAbsent = 0;
   let read = 0;
+  let maxAbsentPfn = -1;
+  const noteAbsent = (pa: number | undefined) => {
+    if (pa !== undefined) maxAbsentPfn = Math.max(maxAbsentPfn, Math.floor(pa / PAGE_SIZE));
+  };
   let capHit = walk.truncated;
   const sample: bigint[] = [];
   // 4 KiB page ranges the page tables account for (including absent-table spans), to subtract from VADs.
   const covered: [bigint, bigint][] = [];
 
-  for (const m of walk.pages) {
+  entries: for (const m of walk.pages) {
     const t = m.translation;
     const pages = Math.max(1, Math.floor(m.pageSize / PAGE_SIZE));
     const startVpn = m.va >> 12n;
@@ -63,6 +73,7 @@ export function classifyUserPages(vm: VirtualMemory, pm: PhysicalMemory, opts: C
       switch (t.reason) {
         case 'table-absent':
           tablesAbsent++;
+          noteAbsent(t.pa);
           continue;
         case 'demand-zero':
         case 'prototype':
@@ -73,8 +84,14 @@ export function classifyUserPages(vm: VirtualMemory, pm: PhysicalMemory, opts: C
           // A large page may be partly present: check each 4 KiB frame.
           if (pages === 1 || t.pte === undefined) {
             absent += pages;
+            noteAbsent(t.pa);
             continue;
           }
+          if (frames >= maxFrames) {
+            capHit = true;
+            break entries;
+          }
+          frames += pages;
           const base = Number(t.pte & FRAME & ~BigInt(m.pageSize - 1)) / PAGE_SIZE;
           for (let k = 0; k < pages; k++) classifyFrame(base + k, m.va + BigInt(k * PAGE_SIZE));
           continue;
@@ -83,6 +100,11 @@ export function classifyUserPages(vm: VirtualMemory, pm: PhysicalMemory, opts: C
           continue; // not-mapped / non-canonical: nothing there
       }
     }
+    if (frames >= maxFrames) {
+      capHit = true;
+      break;
+    }
+    frames += pages;
     const base = Math.floor((t.pa - (t.pa % m.pageSize)) / PAGE_SIZE);
     for (let k = 0; k < pages; k++) classifyFrame(base + k, m.va + BigInt(k * PAGE_SIZE));
   }
@@ -90,6 +112,7 @@ export function classifyUserPages(vm: VirtualMemory, pm: PhysicalMemory, opts: C
   function classifyFrame(pfn: number, va: bigint): void {
     if (!pm.isPresent(pfn)) {
       absent++;
+      maxAbsentPfn = Math.max(maxAbsentPfn, pfn);
       return;
     }
     if (read >= maxRead) {
@@ -126,6 +149,7 @@ export function classifyUserPages(vm: VirtualMemory, pm: PhysicalMemory, opts: C
     tablePagesAbsent: tablesAbsent,
     partial: capHit || tablesAbsent > 0,
     capHit,
+    maxAbsentPfn,
   };
 }
 
