@@ -30,30 +30,32 @@ function fmtDuration(s: number): string {
 export function progressBar(stream: NodeJS.WriteStream = process.stderr, enabled = stream.isTTY === true): Progress {
   if (!enabled) return NONE;
   const t0 = Date.now();
-  let last = 0;
-  let pending: ProgressState | null = null;
-  const draw = (s: ProgressState) => {
-    const width = Math.max(10, Math.min(40, (stream.columns ?? 80) - 60));
+  let latest: ProgressState | null = null;
+  let drawn = false;
+  const draw = () => {
+    const s = latest;
+    if (!s) return;
+    drawn = true;
+    const width = Math.max(10, Math.min(40, (stream.columns ?? 80) - 70));
     const frac = s.bytesTotal > 0 ? Math.min(1, s.bytesDone / s.bytesTotal) : s.total ? s.done / s.total : 1;
     const fill = Math.round(frac * width);
     const elapsed = (Date.now() - t0) / 1000;
-    const eta = frac > 0.01 ? (elapsed / frac) * (1 - frac) : NaN;
+    // Hashing runs ahead of analysis, so an estimate is only worth showing once a dump is done.
+    const eta = s.done > 0 && frac > 0.05 ? ` ETA ${fmtDuration((elapsed / frac) * (1 - frac))}` : '';
     const extra = [s.running ? `${s.running} running` : '', s.skipped ? `${s.skipped} skipped` : '', s.failed ? `${s.failed} failed` : ''].filter(Boolean).join(', ');
-    const line = `batch [${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${String(Math.floor(frac * 100)).padStart(3)}% ${s.done}/${s.total} dumps${extra ? ` (${extra})` : ''} ETA ${fmtDuration(eta)}`;
+    const line = `batch [${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${String(Math.floor(frac * 100)).padStart(3)}% ${s.done}/${s.total} dumps${extra ? ` (${extra})` : ''} ${fmtDuration(elapsed)}${eta}`;
     stream.write(`\r\x1b[2K${line.slice(0, (stream.columns ?? 120) - 1)}`);
   };
+  // Redrawn on a clock, not per event: events can come thousands a second (hash chunks).
+  const timer = setInterval(draw, 200);
+  timer.unref();
   return {
     update(s) {
-      pending = s;
-      const now = Date.now();
-      if (now - last >= 100 || s.done === s.total) {
-        last = now;
-        draw(s);
-        pending = null;
-      }
+      latest = s;
+      if (!drawn) draw();
     },
     end() {
-      if (pending) draw(pending);
+      clearInterval(timer);
       stream.write('\r\x1b[2K');
     },
   };
