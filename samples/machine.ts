@@ -4,7 +4,7 @@
 // Only meaningful pages are materialised; writers stream them over a filler background.
 import { IsfTypes, loadIsfFile } from '../src/ntos/isf.ts';
 import { Rng } from './rng.ts';
-import { AddressSpace, LARGE, NX, PAGE, PTE, PhysMem, canonical, writeVa, type ContentClass } from './memory.ts';
+import { AddressSpace, LARGE, PAGE, PTE, PhysMem, canonical, writeVa, type ContentClass } from './memory.ts';
 import { Layout, StructWriter, utf16 } from './structs.ts';
 import { Filler } from './filler.ts';
 import type { Scenario, ScenarioProcess, SecurePages } from './scenario.ts';
@@ -643,7 +643,7 @@ export function buildMachine(opts: MachineOptions): Machine {
     ep.set('ExitTime', exitTime);
     ep.set('ExitStatus', terminated ? 0 : 0x103, true);
     ep.set('Peb', pebVa);
-    ep.set('SectionBaseAddress', pebVa ? userPtes.length > 0 ? imageBaseOf(userPtes, spec) : 0n : 0n, true);
+    ep.set('SectionBaseAddress', pebVa ? imageBaseOf(userPtes, spec) : 0n, true);
     const sessionId = typeof spec.session === 'number' ? spec.session : null;
     ep.set('Session', sessionId !== null ? sessions.get(sessionId)! : 0n);
     const protection = Number(spec.protection ?? '0');
@@ -1031,5 +1031,4 @@ function writeKernelPe(kvm: KernelVm, base: bigint, sizeOfImage: number, rsdsRva
   dbg.writeUInt32LE(rsdsRva, 24);
   kvm.write(base + BigInt(debugDirRva), dbg);
   kvm.write(base + BigInt(rsdsRva), rsds);
-  void NX;
 }

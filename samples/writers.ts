@@ -81,11 +81,11 @@ export function planForm(m: Machine, form: Form): FormPlan {
   } else if (form === 'full') {
     if (runs.length > 42) throw new Error(`too many runs for a full dump header (${runs.length})`);
     firstPageOffset = HEADER_SIZE;
-    header = dumpHeader(m, form, firstPageOffset + storedCount * PAGE, runs, n);
+    header = dumpHeader(m, form, firstPageOffset + storedCount * PAGE, runs);
   } else if (form === 'kernel') {
     const rangesBytes = (runs.length + 1) * 16;
     firstPageOffset = Math.ceil((HEADER_SIZE + 0x30 + rangesBytes) / PAGE) * PAGE;
-    header = Buffer.concat([dumpHeader(m, form, firstPageOffset + storedCount * PAGE, null, n), Buffer.alloc(firstPageOffset - HEADER_SIZE)]);
+    header = Buffer.concat([dumpHeader(m, form, firstPageOffset + storedCount * PAGE, null), Buffer.alloc(firstPageOffset - HEADER_SIZE)]);
     const r = HEADER_SIZE;
     header.writeUInt32LE(0x40, r);
     header.write('RDMP', r + 4, 'latin1');
@@ -99,7 +99,7 @@ export function planForm(m: Machine, form: Form): FormPlan {
   } else {
     const bitmapBytes = Math.ceil(n / 8);
     firstPageOffset = Math.ceil((HEADER_SIZE + 0x38 + bitmapBytes) / PAGE) * PAGE;
-    header = Buffer.concat([dumpHeader(m, form, firstPageOffset + storedCount * PAGE, null, n), Buffer.alloc(firstPageOffset - HEADER_SIZE)]);
+    header = Buffer.concat([dumpHeader(m, form, firstPageOffset + storedCount * PAGE, null), Buffer.alloc(firstPageOffset - HEADER_SIZE)]);
     const b = HEADER_SIZE;
     header.write(form === 'bitmap' ? 'FDMP' : 'SDMP', b, 'latin1');
     header.write('DUMP', b + 4, 'latin1');
@@ -112,7 +112,7 @@ export function planForm(m: Machine, form: Form): FormPlan {
 }
 
 /** DUMP_HEADER64 as Windows fills it: 'PAGE' everywhere not written. */
-function dumpHeader(m: Machine, form: Exclude<Form, 'raw'>, fileSize: number, runs: Run[] | null, pageLimit: number): Buffer {
+function dumpHeader(m: Machine, form: Exclude<Form, 'raw'>, fileSize: number, runs: Run[] | null): Buffer {
   const h = Buffer.alloc(HEADER_SIZE);
   for (let i = 0; i < HEADER_SIZE; i += 4) h.write('PAGE', i, 'latin1');
   h.write('DU64', 4, 'latin1');
@@ -172,7 +172,6 @@ function dumpHeader(m: Machine, form: Exclude<Form, 'raw'>, fileSize: number, ru
   h.writeUInt32LE(0x110, 0x1044);
   h.writeUInt32LE(0, 0x1048);
   h.fill(0, 0x104c, 0x1050); // Unused1, KdSecondaryVersion, Unused[2]
-  void pageLimit;
   return h;
 }
 

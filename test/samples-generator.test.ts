@@ -324,9 +324,7 @@ test('secure page classes follow the scenario and the form', (t) => {
     const m = new FileMemory(r.dumpPath, form);
     let readable = 0;
     let unreadable = 0;
-    for (let k = 0; k < 0x60; k++) void k;
     const dtb = Number(lsaiso.dtb);
-    const pml4 = m.page(dtb / 4096)!;
     const walk = (pfn: number, level: number, va: bigint) => {
       const tbl = m.page(pfn);
       if (!tbl) return;
@@ -347,7 +345,6 @@ test('secure page classes follow the scenario and the form', (t) => {
         else readable++;
       }
     };
-    void pml4;
     walk(dtb / 4096, 4, 0n);
     t.is(readable, c.pagesReadable, `${scenario} ${form} readable from bytes`);
     t.is(unreadable, c.pagesUnreadable, `${scenario} ${form} unreadable from bytes`);
