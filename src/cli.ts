@@ -12,7 +12,23 @@ function lazy(load: () => Promise<{ run: Handler }>): Handler {
   return async (argv) => (await load()).run(argv);
 }
 
-export async function main(args: string[]): Promise<number> {
+/**
+ * yargs reads a lone `-` as a positional (stdin), so `--json -` would lose its value: join such
+ * pairs into `--json=-` before parsing.
+ */
+export function joinDashValues(args: readonly string[], options: readonly string[] = ['--json', '--ndjson', '--html']): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (options.includes(args[i]) && args[i + 1] === '-') {
+      out.push(`${args[i]}=-`);
+      i++;
+    } else out.push(args[i]);
+  }
+  return out;
+}
+
+export async function main(rawArgs: string[]): Promise<number> {
+  const args = joinDashValues(rawArgs);
   let exitCode: number = ExitCode.Ok;
   const wrap = (h: Handler) => async (argv: Record<string, unknown>) => {
     configureLog((argv.quiet ? 'error' : (argv.logLevel as LogLevel)) ?? 'warn');
