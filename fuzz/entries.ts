@@ -4,6 +4,7 @@
 // child process and, in-process, by the regression tests.
 import { readFileSync } from 'node:fs';
 import { BadInputError } from '../src/errors.ts';
+import { classifyError } from './outcome.ts';
 
 export interface EntrySummary {
   /** The result says it is partial (a dump with holes, a damaged list, a PDB with bad records…). */
@@ -73,11 +74,62 @@ export const pdbEntry: Entry = async (path) => {
 };
 
 /**
- * Evidence: openDump → header/details → physical map (runs, missing, reads, a full chunked pass)
- * → x64 translation and page walks from the header's DTB → process list walk and pool scan with
- * the built-in layout for the header's build → analysis and every report renderer.
+ * Evidence, end to end: the library pass (openDump → header/details → physical map invariants →
+ * x64 translation and page walks → the analysis core with the built-in layout of the header's
+ * build → every renderer), then the commands a user runs: `info --json`, `symbols which --json`
+ * and `analyze` with JSON, NDJSON and HTML outputs (their files are parsed back).
+ * A typed error in one stage does not stop the others; any other error is the verdict.
  */
 export const dumpEntry: Entry = async (path) => {
+  const stages = new Stages();
+  await stages.run(() => libraryPass(path));
+  await stages.run(async () => {
+    const { run } = await import('../src/commands/info.ts');
+    await run({ dump: path, json: true, hash: false, quiet: true });
+    return { partial: false };
+  });
+  await stages.run(async () => {
+    const { runWhich } = await import('../src/commands/symbols-which.ts');
+    await runWhich({ dump: path, json: true });
+    return { partial: false };
+  });
+  const analyzed = await stages.run(async () => {
+    const { run } = await import('../src/commands/analyze.ts');
+    const out = `${path}.out`;
+    await run({ dump: path, json: `${out}.json`, ndjson: `${out}.ndjson`, html: `${out}.html`, hash: false, quiet: true, scan: true });
+    const report = JSON.parse(readFileSync(`${out}.json`, 'utf8')) as { partial?: { partial?: boolean } };
+    for (const line of readFileSync(`${out}.ndjson`, 'utf8').split('\n')) if (line) JSON.parse(line);
+    invariant(/^<!doctype html>/i.test(readFileSync(`${out}.html`, 'utf8')), 'HTML report does not start with a doctype');
+    return { partial: report.partial?.partial === true };
+  });
+  // When the command could not analyse (no kernel found, no symbols), drive the analysis core anyway
+  // with the built-in layout of the header's build: damaged dumps still reach the list walk and the scan.
+  if (!analyzed) await stages.run(() => analyzeWithBuiltinLayout(path));
+  return stages.finish();
+};
+
+/** Runs stages, keeping typed errors (documented outcomes) and rethrowing anything else at once. */
+class Stages {
+  private typed: unknown[] = [];
+  private results: EntrySummary[] = [];
+  /** True when the stage ended in a result. */
+  async run(fn: () => Promise<EntrySummary>): Promise<boolean> {
+    try {
+      this.results.push(await fn());
+      return true;
+    } catch (e) {
+      if (classifyError(e, 0).kind !== 'typed') throw e;
+      this.typed.push(e);
+      return false;
+    }
+  }
+  finish(): EntrySummary {
+    if (this.results.length === 0) throw this.typed[0];
+    return { partial: this.typed.length > 0 || this.results.some((r) => r.partial) };
+  }
+}
+
+async function libraryPass(path: string): Promise<EntrySummary> {
   const { openDump } = await import('../src/dump/open.ts');
   const { X64VirtualMemory } = await import('../src/dump/x64.ts');
   const dump = openDump(path, { cachePages: 64 });
@@ -107,60 +159,48 @@ export const dumpEntry: Entry = async (path) => {
     const user = vm.walk(0n, 0x0000800000000000n, 4096);
     const kernel = vm.walk(0xffff800000000000n, 0xffffffffffffffffn, 4096);
     invariant(user.pages.length <= 4096 && kernel.pages.length <= 4096, 'walk returned more entries than its cap');
-
-    const analysis = await analyzeWithBuiltinLayout(dump, pm, vm);
-    if (analysis) {
-      partial ||= analysis.partial;
-    }
     return { partial };
   } finally {
     dump.close();
   }
-};
+}
 
 /** The analysis core over the header's DTB and PsActiveProcessHead, with the built-in layout of the header's build (19041 by default). */
-async function analyzeWithBuiltinLayout(
-  dump: import('../src/dump/types.ts').Dump,
-  pm: import('../src/dump/types.ts').PhysicalMemory,
-  vm: import('../src/dump/types.ts').VirtualMemory,
-): Promise<{ partial: boolean } | undefined> {
+async function analyzeWithBuiltinLayout(path: string): Promise<EntrySummary> {
+  const { openDump } = await import('../src/dump/open.ts');
+  const { X64VirtualMemory } = await import('../src/dump/x64.ts');
   const { builtinByBuild } = await import('../src/ntos/layout-table.ts');
-  const layout = builtinByBuild(dump.header?.minorVersion ?? 19041) ?? builtinByBuild(19041);
-  if (!layout) return undefined;
-  const head = dump.header?.psActiveProcessHead ?? 0xfffff80000000100n;
-  let analyzeKernel: typeof import('../src/vsm/analyze.ts').analyzeKernel | undefined;
+  const { analyzeKernel } = await import('../src/vsm/analyze.ts');
+  const dump = openDump(path, { cachePages: 64 });
   try {
-    ({ analyzeKernel } = await import('../src/vsm/analyze.ts'));
-  } catch {
-    analyzeKernel = undefined; // not landed yet: walk and scan directly
-  }
-  if (!analyzeKernel) {
-    const { walkProcessList } = await import('../src/ntos/process-list.ts');
-    const { scanProcesses } = await import('../src/ntos/pool-scan.ts');
-    const w = walkProcessList(vm, layout, head, { maxEntries: 4096 });
-    const s = scanProcesses(pm, layout, { kernel: vm, maxHits: 4096 });
-    return { partial: !w.complete || s.capsHit.length > 0 };
-  }
-  const hexs = (v: bigint) => `0x${v.toString(16)}`;
-  const analysis = analyzeKernel(dump as import('../src/vsm/analyze.ts').EvidenceView, {
-    vm,
-    layout,
-    base: null,
-    psActiveProcessHead: head,
-    info: {
+    const pm = dump.physical;
+    const layout = builtinByBuild(dump.header?.minorVersion ?? 19041) ?? builtinByBuild(19041);
+    if (!pm || !layout) return { partial: true };
+    const vm = new X64VirtualMemory(pm, dump.header?.directoryTableBase ?? 0x1ad000n);
+    const head = dump.header?.psActiveProcessHead ?? 0xfffff80000000100n;
+    const hexs = (v: bigint) => `0x${v.toString(16)}`;
+    const analysis = analyzeKernel({ ...dump, physical: pm }, {
+      vm,
+      layout,
       base: null,
-      build: dump.header?.minorVersion ?? null,
-      dtb: hexs(BigInt(vm.dtb)),
-      psActiveProcessHead: hexs(head),
-      psLoadedModuleList: null,
-      kdDebuggerDataBlock: null,
-      pdb: null,
-      symbolsSource: 'builtin-build',
-      discovery: 'crash-header',
-    },
-  });
-  await renderAll(analysis, dump);
-  return { partial: analysis.partial.partial };
+      psActiveProcessHead: head,
+      info: {
+        base: null,
+        build: dump.header?.minorVersion ?? null,
+        dtb: hexs(BigInt(vm.dtb)),
+        psActiveProcessHead: hexs(head),
+        psLoadedModuleList: null,
+        kdDebuggerDataBlock: null,
+        pdb: null,
+        symbolsSource: 'builtin-build',
+        discovery: 'crash-header',
+      },
+    });
+    await renderAll(analysis, dump);
+    return { partial: analysis.partial.partial };
+  } finally {
+    dump.close();
+  }
 }
 
 /** Every renderer over the analysis: a hostile dump string must not break any of them. */
@@ -215,6 +255,9 @@ export async function warm(): Promise<void> {
     import('../src/ntos/pool-scan.ts'),
     import('../src/vsm/analyze.ts'),
     import('../src/reports/index.ts'),
+    import('../src/commands/info.ts'),
+    import('../src/commands/symbols-which.ts'),
+    import('../src/commands/analyze.ts'),
   ];
   await Promise.allSettled(mods);
   (await import('../src/ntos/layout-table.ts')).builtinByBuild(19041);

@@ -21,6 +21,12 @@ export type RunResult =
   | { kind: 'died'; detail: string };
 
 const CHILD = new URL('./child.ts', import.meta.url).pathname;
+const SYMBOL_CACHE = new URL('./.tmp/symbol-cache/', import.meta.url).pathname;
+
+function withoutSymbolPath(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { _NT_SYMBOL_PATH: _a, _NT_ALT_SYMBOL_PATH: _b, ...rest } = env;
+  return rest;
+}
 
 /** CPU time (ms) the process has used: utime + stime from /proc/PID/stat (clock ticks, 100 Hz on Linux). */
 function cpuMs(pid: number): number {
@@ -60,7 +66,8 @@ export class FuzzChild {
     const proc = fork(CHILD, [], {
       execArgv: ['--import', 'tsx', `--max-old-space-size=${this.limits.heapMb}`],
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-      env: { ...process.env, VSM_LOG_LEVEL: 'silent', VSM_FUZZ_WARM: this.warm ? '1' : '0' },
+      // No symbol path and a private cache: a fuzz input must never send the analyzer to a symbol server.
+      env: { ...withoutSymbolPath(process.env), VSM_LOG_LEVEL: 'silent', VSM_FUZZ_WARM: this.warm ? '1' : '0', VSM_SYMBOL_CACHE: SYMBOL_CACHE, NO_COLOR: '1' },
     });
     proc.stderr?.on('data', (d: Buffer) => {
       this.stderrTail = (this.stderrTail + d.toString('utf8')).slice(-4000);
