@@ -363,6 +363,14 @@ export function buildMachine(opts: MachineOptions): Machine {
   const cid = pool.alloc(layout, layout.size('_HANDLE_TABLE'), 'Obtb', 'large');
   kwrite(sym('PspCidTable'), u64(cid.headerVa + 0x10n));
 
+  // The low stub (PROCESSOR_START_BLOCK) at PA 0x1000, as MemProcFS finds it in raw images (formats.md §3):
+  // a jmp at +0, the kernel entry at +0x70 and the boot CR3 at +0xA0.
+  {
+    const lowStub = mem.page(1);
+    lowStub.writeBigUInt64LE(0x00000001000600e9n, 0);
+    lowStub.writeBigUInt64LE(kernelBase + 0x3d4010n, 0x70);
+    lowStub.writeBigUInt64LE(BigInt(system.dtb), 0xa0);
+  }
   // KUSER_SHARED_DATA at its fixed kernel address.
   const kuserVa = 0xfffff78000000000n;
   const kuser = Buffer.alloc(layout.size('_KUSER_SHARED_DATA'));

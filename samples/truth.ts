@@ -69,6 +69,8 @@ export interface Truth {
     obHeaderCookie: number;
     processTypeIndex: number;
     kdbgDecoded: boolean;
+    /** Physical address of the PROCESSOR_START_BLOCK low stub (raw images: DTB discovery). */
+    lowStub: string;
   };
   systemTime: string | null;
   bootTime: string | null;
@@ -314,6 +316,7 @@ export function computeTruth(m: Machine, plan: FormPlan, fileSize: number, sizeB
       obHeaderCookie: m.obHeaderCookie,
       processTypeIndex: m.processTypeIndex,
       kdbgDecoded: true,
+      lowStub: '0x1000',
     },
     systemTime: filetimeToIso(m.crashTime),
     bootTime: filetimeToIso(m.bootTime),

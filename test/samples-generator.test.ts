@@ -263,6 +263,11 @@ test('kernel discovery facts: self-map, PE with the ISF\'s RSDS, decoded KDBG, d
   const self = pml4.readBigUInt64LE(r.truth.kernel.selfRefIndex * 8);
   t.is(Number(self & 0x000ffffffffff000n), dtb);
   t.true(r.truth.kernel.selfRefIndex >= 0x100 && r.truth.kernel.selfRefIndex < 0x1ff);
+  // Low stub: MemProcFS's signature, a kernel entry and the DTB.
+  const stub = m.page(Number(r.truth.kernel.lowStub) / 4096)!;
+  t.is(stub.readBigUInt64LE(0) & 0x00ffffffffff00ffn, 0x00000001000600e9n);
+  t.is(stub.readBigUInt64LE(0x70) & 0xfffff80000000003n, 0xfffff80000000000n);
+  t.is(Number(stub.readBigUInt64LE(0xa0)), dtb);
   const base = BigInt(r.truth.kernel.base);
   t.is(base & 0x1fffffn, 0n);
   t.true(base >= 0xfffff80000000000n && base < 0xfffff80800000000n);
