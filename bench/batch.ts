@@ -5,12 +5,13 @@
 // bitmap and raw forms in turn) and reused while its parameters match.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus } from 'node:os';
+import { availableParallelism, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generate, parseSize, type Form } from '../samples/generate.ts';
 import { runBatch } from '../src/batch/batch.ts';
 import { sha256File } from '../src/batch/hash.ts';
+import { listResults } from '../src/batch/layout.ts';
 import { submitEvidence } from '../src/batch/queue/submit.ts';
 import { startRedis } from '../test/helpers/redis.ts';
 
@@ -49,7 +50,7 @@ async function main(): Promise<void> {
   const dumps = corpus();
   const bytes = dumps.reduce((a, p) => a + statSync(p).size, 0);
   const gib = bytes / 2 ** 30;
-  console.log(`machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'}), node ${process.version}`);
+  console.log(`machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'}), node ${process.version}, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   console.log(`corpus: ${N} dumps, ${fmt(gib, 3)} GiB`);
 
   // Cost of one Node start of our CLI: the fixed per-job price of a process per analysis.
@@ -117,7 +118,13 @@ async function main(): Promise<void> {
   const line = (name: string, ms: number) => console.log(`${name.padEnd(50)} ${fmt(ms / 1000).padStart(8)} ${fmt(N / (ms / 1000)).padStart(8)} ${fmt(gib / (ms / 1000), 3).padStart(8)}`);
   line(`analyze alone, ${N} runs in sequence${aloneFailed ? ` (${aloneFailed} failed)` : ''}`, aloneMs);
   for (const [name, ms] of rows) line(name, ms);
+  const meanAnalyze = (dir: string) => {
+    const recs = listResults(dir);
+    return recs.length ? recs.reduce((a, r) => a + r.timings.analyzeMs, 0) / recs.length : NaN;
+  };
   console.log('');
+  console.log(`mean analyzer wall per dump (child start + analysis): batch --jobs 1 ${fmt(meanAnalyze(join(TMP, 'out-batch-1')) / 1000)} s, --jobs 2 ${fmt(meanAnalyze(join(TMP, 'out-batch-2')) / 1000)} s${SKIP_QUEUE ? '' : `, queue ${fmt(meanAnalyze(join(TMP, 'out-queue')) / 1000)} s`}`);
+  console.log(`load average after: ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   console.log(`node start of the CLI (--help): ${fmt(startMs / 1000)} s — the fixed price of one process per dump`);
   console.log(`hashing (batch, summed over files): ${fmt(hashMs / 1000)} s`);
   console.log(`batch speed-up 1 → 2 workers: ${fmt(batchMs[1] / batchMs[2])}×`);

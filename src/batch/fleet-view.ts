@@ -35,13 +35,19 @@ export function countResults(results: readonly ResultRecord[]): FleetCounts {
   return { dumps: results.length, ok, failed: results.length - ok, verdicts, findings };
 }
 
-/** Worst first: failures, exposed trustlets, undecided, then the rest; by path within each. */
+/** Worst first: failures, exposed trustlets, undecided, then the rest; then by worst finding, then path. */
 const VERDICT_ORDER: Record<string, number> = { failed: 0, exposed: 1, indeterminate: 2, unknown: 3, 'not-running': 4, isolated: 5 };
 function verdictOf(r: ResultRecord): string {
   return r.status === 'ok' ? (r.verdict ?? 'unknown') : 'failed';
 }
 export function sortResults(results: readonly ResultRecord[]): ResultRecord[] {
-  return [...results].sort((a, b) => (VERDICT_ORDER[verdictOf(a)] ?? 3) - (VERDICT_ORDER[verdictOf(b)] ?? 3) || (a.evidence.path < b.evidence.path ? -1 : a.evidence.path > b.evidence.path ? 1 : 0));
+  const sev = (r: ResultRecord) => (r.maxSeverity ? SEVERITIES.indexOf(r.maxSeverity) : -1);
+  return [...results].sort(
+    (a, b) =>
+      (VERDICT_ORDER[verdictOf(a)] ?? 3) - (VERDICT_ORDER[verdictOf(b)] ?? 3) ||
+      sev(b) - sev(a) ||
+      (a.evidence.path < b.evidence.path ? -1 : a.evidence.path > b.evidence.path ? 1 : 0),
+  );
 }
 
 function fmtSize(n: number): string {

@@ -1,16 +1,14 @@
 // One unit of work, shared by `batch` and the queue worker: analyze one evidence file into
 // DIR/<sha256>/ — unless a settled result is already there — and record how it went in result.json.
-import { statSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { ExitCode } from '../errors.ts';
+import { DEFAULT_TOOL } from '../reports/model.ts';
 import { runAnalyzer, type AnalyzerCommand, type AnalyzerRun } from './analyzer.ts';
 import { commitResult, fileSizes, isSettled, makeTmpDir, readResult, writeFileDurable } from './layout.ts';
 import { emptyFindings, readReportSummary, type ReportSummary } from './summary.ts';
 import { RESULT_FILES, type EvidenceJob, type ResultRecord } from './types.ts';
-import { rmSync } from 'node:fs';
-
-export const TOOL_VERSION = '0.1.0';
 
 export interface JobContext {
   readonly analyzer: AnalyzerCommand;
@@ -108,7 +106,7 @@ export async function analyzeEvidence(job: EvidenceJob, ctx: JobContext): Promis
     runner: { mode: ctx.mode, host: hostname(), pid: process.pid, worker: ctx.worker ?? null, attempt: ctx.attempt ?? 1 },
     options: job.options,
     command: run.argv,
-    toolVersion: TOOL_VERSION,
+    toolVersion: DEFAULT_TOOL.version,
   };
 
   if (record.status === 'failed' && retryable && ctx.commitRetryable === false) {

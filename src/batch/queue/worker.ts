@@ -77,7 +77,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     );
   };
 
-  const process_ = async (job: Job<EvidenceJob, JobReturn>): Promise<JobReturn> => {
+  const processJob = async (job: Job<EvidenceJob, JobReturn>): Promise<JobReturn> => {
     let data: EvidenceJob;
     try {
       data = parseJobData(job.data, job.id);
@@ -127,7 +127,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     return { sha256: data.sha256, status: rec.status, verdict: rec.verdict, analyzed: outcome.kind === 'analyzed', committed: outcome.kind === 'analyzed' && outcome.committed, worker: name };
   };
 
-  const worker = new Worker<EvidenceJob, JobReturn>(o.queue, process_, {
+  const worker = new Worker<EvidenceJob, JobReturn>(o.queue, processJob, {
     connection: client,
     name,
     concurrency: Math.max(1, o.concurrency ?? availableParallelism()),
