@@ -5,6 +5,7 @@ import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -120,5 +121,55 @@ test.serial('hostile job data in Redis is refused before it names a file', async
   } finally {
     await q.close();
     conn.disconnect();
+  }
+});
+
+test.serial('a crash mid-analysis is retried with back-off and the retry’s result is the one written', async (t) => {
+  // Fault injection needs a misbehaving analyzer: the test double, crashing on its first run only.
+  const markers = join(TMP, 'crash-markers');
+  mkdirSync(markers, { recursive: true });
+  process.env.FAKE_CRASH_ONCE = markers;
+  const flakyLines: string[] = [];
+  const flaky = await startWorker({
+    redis: redis.url,
+    queue: 'flaky',
+    concurrency: 1,
+    lockMs: 5000,
+    name: 'flaky-worker',
+    log: (l) => flakyLines.push(l),
+    analyzer: { command: process.execPath, args: ['--import', 'tsx', fileURLToPath(new URL('./helpers/fake-analyze.ts', import.meta.url))] },
+  });
+  try {
+    const dump = join(TMP, 'flaky', 'one.dmp');
+    mkdirSync(join(TMP, 'flaky'), { recursive: true });
+    writeFileSync(dump, randomBytes(64 * 1024));
+    const sha = await sha256File(dump);
+    const out = join(TMP, 'flaky-out');
+    const sub = cli('queue', 'submit', dump, '--out', out, '--redis', redis.url, '--queue', 'flaky', '--attempts', '3', '--backoff', '0.5');
+    t.is(sub.status, 0, sub.stderr);
+    const conn = new Redis(redis.url, { maxRetriesPerRequest: null });
+    const q = new Queue('flaky', { connection: conn });
+    try {
+      const end = Date.now() + 60_000;
+      let state = '';
+      while (Date.now() < end && state !== 'completed' && state !== 'failed') {
+        state = (await (await q.getJob(sha))?.getState()) ?? '';
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      t.is(state, 'completed', flakyLines.join('\n'));
+      const job = await q.getJob(sha);
+      t.is(job!.attemptsMade, 2);
+    } finally {
+      await q.close();
+      conn.disconnect();
+    }
+    const rec = readResult(out, sha)!;
+    t.is(rec.status, 'ok');
+    t.is(rec.runner.attempt, 2, 'the first, crashed attempt committed nothing');
+    t.true(flakyLines.some((l) => /attempt 1 failed: batch\.killed/.test(l)), flakyLines.join('\n'));
+    t.deepEqual(readdirSync(join(out, '.tmp')), []);
+  } finally {
+    delete process.env.FAKE_CRASH_ONCE;
+    await flaky.close(true);
   }
 });

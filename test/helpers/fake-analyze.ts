@@ -1,9 +1,10 @@
 // TEST DOUBLE ONLY (never on the product path): stands in for `vsm-forensics analyze DUMP --json F
 // --ndjson F --html F` while exercising the batch/queue plumbing with failure modes the real
 // analyzer cannot be asked for. Content-driven: a file starting with "BAD!" exits 2 (bad input),
-// "CRASH" dies by SIGKILL, "HANG" never finishes; FAKE_ANALYZE_MS delays every run.
+// "CRASH" dies by SIGKILL, "HANG" never finishes; FAKE_ANALYZE_MS delays every run;
+// FAKE_CRASH_ONCE=DIR dies by SIGKILL the first time it sees a given file (a marker in DIR).
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 
 const args = process.argv.slice(2);
 const dump = args[0];
@@ -25,6 +26,13 @@ if (head.startsWith('BAD!')) {
 if (head.startsWith('CRASH')) process.kill(process.pid, 'SIGKILL'); // as the kernel's OOM killer would
 if (head.startsWith('HANG')) await new Promise(() => setInterval(() => {}, 1000));
 const sha256 = createHash('sha256').update(bytes).digest('hex');
+if (process.env.FAKE_CRASH_ONCE) {
+  const marker = `${process.env.FAKE_CRASH_ONCE}/${sha256}`;
+  if (!existsSync(marker)) {
+    writeFileSync(marker, '');
+    process.kill(process.pid, 'SIGKILL');
+  }
+}
 const verdicts = ['isolated', 'exposed', 'indeterminate', 'not-running'];
 const verdict = verdicts[bytes[100] % 4];
 const findings = verdict === 'exposed' ? [{ rule: 'vsm.trustlet-pages-readable', title: 'Trustlet pages readable', severity: 'high', message: 'LsaIso.exe pages readable', evidence: { pid: 700 } }] : [];
