@@ -107,6 +107,7 @@ export async function main(rawArgs: string[]): Promise<number> {
           .option('form', { type: 'string', choices: ['full', 'bitmap', 'active', 'kernel', 'raw'], default: 'full' })
           .option('size', { type: 'string', default: '64MiB', describe: 'Physical memory size, e.g. 16MiB, 1GiB' })
           .option('seed', { type: 'number', default: 1 })
+          .option('truncate', { type: 'number', describe: 'Cut the file at this fraction of its size (0..1), overriding the scenario' })
           .option('o', { alias: 'output', type: 'string', demandOption: true, describe: 'Output dump path; ground truth goes beside it as .truth.json' }),
       wrap(lazy(() => import('./commands/synth.ts'))),
     )

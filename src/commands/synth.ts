@@ -15,6 +15,8 @@ export async function run(argv: Record<string, unknown>): Promise<number> {
   const seed = Number(argv.seed ?? 1);
   if (!Number.isInteger(seed) || seed < 0) throw new UsageError('--seed must be a non-negative integer');
   const out = String(argv.o ?? argv.output);
+  const truncate = argv.truncate === undefined ? undefined : Number(argv.truncate);
+  if (truncate !== undefined && !(truncate > 0 && truncate <= 1)) throw new UsageError('--truncate must be a fraction in (0, 1]');
   let r;
   try {
     r = generate({
@@ -24,7 +26,7 @@ export async function run(argv: Record<string, unknown>): Promise<number> {
       sizeBytes,
       seed,
       out,
-      truncate: argv.truncate === undefined ? undefined : Number(argv.truncate),
+      truncate: truncate === 1 ? null : truncate,
     });
   } catch (e) {
     if (e instanceof Error && /unknown kernel|no scenario|bad size|must be at least|raise --size|extends|unknown form/.test(e.message)) throw new UsageError(e.message);
