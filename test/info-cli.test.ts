@@ -98,6 +98,17 @@ test('streamed hash equals a one-shot hash across chunk boundaries; FILETIME con
   t.is(r.sha256, createHash('sha256').update(data).digest('hex'));
   t.is(r.bytes, data.length);
   t.deepEqual(seen, [0, 65536, 65536, 65536, 131072, 65536, 196608, 123]);
+  // Large enough for the worker-thread path (≥ 5 chunks): same digest, chunks still in order.
+  const big = Buffer.alloc(12 * 65536 + 777);
+  for (let i = 0; i < big.length; i++) big[i] = (i * 13 + (i >> 9)) & 0xff;
+  const bp = writeTmp(DIR, 'hash-big.bin', big);
+  const offs: number[] = [];
+  let scanned = 0;
+  const w = await hashEvidence(bp, { chunkBytes: 65536, onChunk: (off, d) => (offs.push(off), (scanned += d.length)) });
+  t.is(w.sha256, createHash('sha256').update(big).digest('hex'));
+  t.deepEqual(offs, [...Array(13).keys()].map((i) => i * 65536));
+  t.is(scanned, big.length);
+  t.is((await hashEvidence(bp, { chunkBytes: 65536, inline: true })).sha256, w.sha256);
   t.is(filetimeToIso(0n), null);
   t.is(filetimeToIso(116444736000000000n + 10000000n), '1970-01-01T00:00:01.000Z');
 });

@@ -29,7 +29,8 @@ export interface HashResult {
   readonly seconds: number;
 }
 
-const SLOTS = 4;
+const SLOTS = 5;
+const READ_AHEAD = 2;
 
 // Runs as a CommonJS worker script: hashes slot after slot, in the order posted.
 const WORKER = `
@@ -113,24 +114,31 @@ async function withWorker(fh: FileHandle, total: number, chunk: number, opts: Ha
     if (failed) throw failed;
     return free.shift()!;
   };
+  // Up to READ_AHEAD reads in flight, in file order; chunks are scanned and handed to the worker in that order.
+  const inflight: Array<{ slot: number; pos: number; read: Promise<{ bytesRead: number }> }> = [];
   try {
     worker.postMessage({ slots: shared });
+    let nextPos = 0;
     let pos = 0;
-    let slot = await freeSlot();
-    let pending = fh.read(views[slot]!, 0, chunk, 0);
     for (;;) {
-      const { bytesRead } = await pending;
-      if (bytesRead === 0) {
-        free.push(slot);
-        break;
+      if (failed) throw failed;
+      while (free.length > 0 && inflight.length < READ_AHEAD && nextPos < total) {
+        const slot = free.shift()!;
+        inflight.push({ slot, pos: nextPos, read: fh.read(views[slot]!, 0, chunk, nextPos) });
+        nextPos += chunk;
       }
-      const at = pos;
-      pos += bytesRead;
-      const cur = slot;
-      slot = await freeSlot();
-      pending = fh.read(views[slot]!, 0, chunk, pos);
-      opts.onChunk?.(at, views[cur]!.subarray(0, bytesRead));
-      worker.postMessage({ slot: cur, len: bytesRead });
+      const next = inflight.shift();
+      if (!next) {
+        if (nextPos >= total) break;
+        free.push(await freeSlot()); // every slot is with the worker: wait for one
+        continue;
+      }
+      const { bytesRead } = await next.read;
+      const expected = Math.min(chunk, total - next.pos);
+      if (bytesRead !== expected) throw new BadInputError(`short read at 0x${next.pos.toString(16)}: the evidence file changed while it was hashed`, 'dump.changed');
+      pos = next.pos + bytesRead;
+      opts.onChunk?.(next.pos, views[next.slot]!.subarray(0, bytesRead));
+      worker.postMessage({ slot: next.slot, len: bytesRead });
       opts.progress?.(pos, total);
     }
     const sha256 = await new Promise<string>((resolve, reject) => {
@@ -141,6 +149,7 @@ async function withWorker(fh: FileHandle, total: number, chunk: number, opts: Ha
     });
     return { sha256, bytes: pos };
   } finally {
+    await Promise.allSettled(inflight.map((i) => i.read)); // no read may outlive the file handle
     await worker.terminate();
   }
 }
