@@ -34,7 +34,7 @@ export async function runSubmit(argv: Record<string, unknown>): Promise<number> 
   if (json) process.stdout.write(jsonStringify({ items, skippedFiles }, 2) + '\n');
   else {
     const n = (o: string) => items.filter((i) => i.outcome === o).length;
-    process.stdout.write(`${items.length} dumps: ${n('queued') + n('requeued')} queued, ${n('retried')} retried, ${n('already-queued')} already queued, ${n('already-done')} already done\n`);
+    process.stdout.write(`${items.length} dumps: ${n('queued') + n('requeued')} queued, ${n('retried')} retried, ${n('already-queued')} already queued, ${n('already-done')} already done${n('duplicate') ? `, ${n('duplicate')} duplicate copies` : ''}\n`);
   }
   return ExitCode.Ok;
 }

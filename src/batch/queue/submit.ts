@@ -4,10 +4,12 @@
 // output directory means no job at all.
 import { mkdirSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { Queue } from 'bullmq';
 import { discoverEvidence } from '../discover.ts';
 import { sha256File } from '../hash.ts';
 import { isSettled, readResult } from '../layout.ts';
+import { runPool } from '../pool.ts';
 import type { AnalyzeOptions, EvidenceJob } from '../types.ts';
 import { connectClient, JOB_NAME } from './connection.ts';
 
@@ -33,7 +35,9 @@ export type SubmitOutcome =
   /** A failed job for this evidence was retried. */
   | 'retried'
   /** A completed job whose result is missing from the output directory was queued again. */
-  | 'requeued';
+  | 'requeued'
+  /** Another file of this submission has the same content (same SHA-256): one job for both. */
+  | 'duplicate';
 
 export interface SubmittedItem {
   readonly path: string;
@@ -52,12 +56,17 @@ export async function submitEvidence(inputs: readonly string[], o: SubmitOptions
   const client = await connectClient(o.redis);
   const queue = new Queue<EvidenceJob>(o.queue, { connection: client });
   const items: SubmittedItem[] = [];
+  const seen = new Set<string>();
   try {
-    for (const f of files) {
+    // Hashing is the submitter's cost (it reads every byte once); a few files at a time, and each
+    // job is queued as soon as its hash is known, so workers start before the last file is read.
+    await runPool(files, Math.min(4, availableParallelism()), async (f) => {
       const sha256 = await sha256File(f.path);
       const base = { path: f.path, size: f.size, sha256 };
       let item: SubmittedItem;
-      if (isSettled(readResult(outDir, sha256))) {
+      if (seen.has(sha256)) {
+        item = { ...base, outcome: 'duplicate' };
+      } else if ((seen.add(sha256), isSettled(readResult(outDir, sha256)))) {
         item = { ...base, outcome: 'already-done' };
       } else {
         const data: EvidenceJob = { path: f.path, sha256, size: f.size, outDir, options: o.options, queuedAt: new Date().toISOString() };
@@ -86,10 +95,11 @@ export async function submitEvidence(inputs: readonly string[], o: SubmitOptions
       }
       items.push(item);
       onItem?.(item);
-    }
+    });
   } finally {
     await queue.close();
     await client.quit().catch(() => client.disconnect());
   }
+  items.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return { items, skippedFiles: skipped };
 }
