@@ -1,6 +1,6 @@
 import test from 'ava';
 import { builtinByPdb } from '../src/ntos/layout-table.ts';
-import { scanProcesses, typeIndexKeyFromKnown, optionalHeaderBytes } from '../src/ntos/pool-scan.ts';
+import { findMarkers, scanProcesses, typeIndexKeyFromKnown, optionalHeaderBytes } from '../src/ntos/pool-scan.ts';
 import { walkProcessList } from '../src/ntos/process-list.ts';
 import { COOKIE, HEAD_VA, PROCESS_TYPE_INDEX, ProcFixture } from './helpers/proc-fixture.ts';
 
@@ -95,6 +95,7 @@ test('markers are noted during the scan', (t) => {
   const r = scanProcesses(fx.m.phys, layout, { kernel: fx.vm, markers: [Buffer.from('securekernel.pdb')] });
   const t0 = fx.vm.translate(at + 0x28n);
   t.deepEqual(r.markerHits, [[t0.ok ? t0.pa : -1]]);
+  t.deepEqual(findMarkers(fx.m.phys, [Buffer.from('securekernel.pdb'), Buffer.from('nowhere-to-be-found')]), [[t0.ok ? t0.pa : -1], []]);
 });
 
 test('scan caps are reported', (t) => {

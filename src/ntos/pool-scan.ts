@@ -63,6 +63,8 @@ export interface ScanOptions extends Omit<ReadProcessOptions, 'kernel'> {
   readonly typeIndex?: TypeIndexCheck;
   /** EPROCESS body PA → VA already known (from the list walk). */
   readonly knownVaByPa?: ReadonlyMap<number, bigint>;
+  /** Physical page number → kernel VA of that page, where already known (pages around listed objects). */
+  readonly knownPageVas?: ReadonlyMap<number, bigint>;
   readonly maxHits?: number;
   readonly maxCandidates?: number;
   readonly chunkBytes?: number;
@@ -237,7 +239,17 @@ export function scanProcesses(pm: PhysicalMemory, layout: KernelLayout, opts: Sc
   if (opts.kernel && opts.reverseMap !== false && (deferred.length > 0 || hits.some((h) => h.va === null))) {
     const k = opts.kernel;
     const pending = hits.filter((h) => h.va === null);
-    const found = reverseMapKernel(k, [...pending.map((h) => h.pa), ...deferred.map((d) => d.poolPa)]);
+    // Pages already seen around listed objects answer most of these without walking the page tables.
+    const fromKnown = (pa: number) => {
+      const pageVa = opts.knownPageVas?.get(Math.floor(pa / PAGE_SIZE));
+      return pageVa === undefined ? undefined : pageVa + BigInt(pa % PAGE_SIZE);
+    };
+    const unknown = [...pending.map((h) => h.pa), ...deferred.map((d) => d.poolPa)].filter((pa) => fromKnown(pa) === undefined);
+    const found = unknown.length ? reverseMapKernel(k, unknown) : { vas: new Map<number, bigint>(), capHit: false, limit: 0 };
+    for (const pa of [...pending.map((h) => h.pa), ...deferred.map((d) => d.poolPa)]) {
+      const va = fromKnown(pa);
+      if (va !== undefined) found.vas.set(pa, va);
+    }
     if (found.capHit) capsHit.push({ cap: 'scan.reverse-map-entries', limit: found.limit });
     for (const h of pending) {
       const va = found.vas.get(h.pa);
@@ -328,6 +340,17 @@ export function reverseMapKernel(vm: VirtualMemory, pas: readonly number[], maxE
     }
   }
   return { vas, capHit, limit: maxEntries };
+}
+
+/** A pass over every present page noting where each needle occurs (first `limit` PAs of each). */
+export function findMarkers(pm: PhysicalMemory, needles: readonly Buffer[], limit = 16): number[][] {
+  const hits: number[][] = needles.map(() => []);
+  pm.forEachChunk((basePage, chunk) => {
+    needles.forEach((mk, mi) => {
+      for (let at = chunk.indexOf(mk); at >= 0 && hits[mi].length < limit; at = chunk.indexOf(mk, at + 1)) hits[mi].push(basePage * PAGE_SIZE + at);
+    });
+  });
+  return hits;
 }
 
 /**

@@ -9,7 +9,7 @@ import { log } from '../log.ts';
 import { applySymbols, discoverKernel, observedRvas } from '../ntos/kernel.ts';
 import { resolveSymbols, type ResolveOptions } from '../ntos/symbols.ts';
 import type { KernelLayout } from '../ntos/layout.ts';
-import { PARTLY_ABSENT, scanProcesses, typeIndexKeyFromCookie, typeIndexKeyFromKnown, type ScanHit, type TypeIndexCheck } from '../ntos/pool-scan.ts';
+import { findMarkers, PARTLY_ABSENT, scanProcesses, typeIndexKeyFromCookie, typeIndexKeyFromKnown, type ScanHit, type TypeIndexCheck } from '../ntos/pool-scan.ts';
 import { walkProcessList, type ListIssueKind, type ListWalk } from '../ntos/process-list.ts';
 import { filetimeToIso, hasExited, hex, isUserPointer, type EprocessInfo } from '../ntos/process.ts';
 import { walkVads } from '../ntos/vad.ts';
@@ -125,14 +125,22 @@ export function analyzeKernel(ev: EvidenceView, k: KernelContext, opts: AnalyzeO
   let pagesScanned = 0;
   let secureKernelMarkers: number[] = [];
   const knownVaByPa = new Map<number, bigint>();
-  for (const e of list?.entries ?? []) if (e.info.pa !== null) knownVaByPa.set(e.info.pa, e.va);
+  const knownPageVas = new Map<number, bigint>();
+  for (const e of list?.entries ?? []) {
+    if (e.info.pa !== null) knownVaByPa.set(e.info.pa, e.va);
+    // The pages under each listed object and its pool/object headers.
+    const first = (e.va - 0x200n) & ~0xfffn;
+    for (let va = first; va < e.va + BigInt(layout.sizes._EPROCESS ?? 0x1000); va += 0x1000n) {
+      const t = k.vm.translate(va);
+      if (t.ok) knownPageVas.set(Math.floor(t.pa / PAGE_SIZE), va);
+    }
+  }
   if (opts.scan !== false) {
-    const r = scanProcesses(pm, layout, { kernel: k.vm, vmForDtb, typeIndex, knownVaByPa, maxHits: opts.maxScanHits, onProgress: opts.onScanProgress, markers: [SECURE_KERNEL_MARKER] });
+    const r = scanProcesses(pm, layout, { kernel: k.vm, vmForDtb, typeIndex, knownVaByPa, knownPageVas, maxHits: opts.maxScanHits, onProgress: opts.onScanProgress });
     hits = r.hits;
     candidates = r.stats.candidates;
     pagesScanned = r.stats.pagesScanned;
     capsHit.push(...r.capsHit);
-    secureKernelMarkers = r.markerHits[0] ?? [];
     const partly = r.stats.rejected[PARTLY_ABSENT] ?? 0;
     if (partly > 0) reasons.push(`${partly} pool object${partly === 1 ? '' : 's'} tagged as a process ${partly === 1 ? 'is' : 'are'} partly absent from the dump and could not be read as ${partly === 1 ? 'a process' : 'processes'}.`);
     if (typeIndex.kind === 'unchecked') log().info({ reason: typeIndex.reason }, 'pool scan ran without the TypeIndex check');
@@ -263,7 +271,11 @@ export function analyzeKernel(ev: EvidenceView, k: KernelContext, opts: AnalyzeO
   }
   const processes = drafts.map((d) => d.rec as ProcessRecord);
 
-  // 7. Posture and the system verdict.
+  // 7. Posture and the system verdict. The secure kernel's image is looked for only where it decides
+  // something (a raw image with readable trustlet pages): it costs a second pass over memory.
+  if (ev.format === 'raw' && processes.some((p) => p.secure === true && p.name.text !== SECURE_SYSTEM && (p.isolation?.pagesReadable ?? 0) > 0)) {
+    secureKernelMarkers = findMarkers(pm, [SECURE_KERNEL_MARKER])[0];
+  }
   const posture = computePosture({ processes, format: ev.format, formatName: ev.formatName, secureKernelMarkers });
   const sv = systemVerdict(processes);
   if (sv.verdict === 'not-running') findings.push({ rule: 'vsm.not-running', title: 'VSM trustlets not running', severity: 'info', message: 'No secure process was found: Virtual Secure Mode and Credential Guard were not protecting this system.', evidence: {} });
