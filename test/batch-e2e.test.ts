@@ -85,7 +85,28 @@ test.serial('batch over a corpus: one result per SHA-256, failures recorded, exi
   let perDump = 0;
   for (const p of good) perDump += readFileSync(join(OUT, await sha256File(p), 'events.ndjson'), 'utf8').trim().split('\n').length;
   t.is(events.length, perDump + 1);
-  t.is(events.filter((e) => e.event?.outcome === 'failure').length, 1);
+  const failures = events.filter((e) => e.event?.outcome === 'failure');
+  t.is(failures.length, 1);
+  // The failure event speaks ECS like the rest: every field is ECS 9.4.0 (right type) or vsm.*.
+  const ecs = JSON.parse(readFileSync(new URL('./data/ecs_flat.json', import.meta.url), 'utf8')) as { fields: Record<string, { type: string; allowed?: string[] }> };
+  const leaves = (v: unknown, prefix = ''): [string, unknown][] =>
+    v !== null && typeof v === 'object' && !Array.isArray(v) ? Object.entries(v).flatMap(([k, x]) => leaves(x, prefix ? `${prefix}.${k}` : k)) : [[prefix, v]];
+  const fits: Record<string, (x: unknown) => boolean> = {
+    keyword: (x) => typeof x === 'string',
+    match_only_text: (x) => typeof x === 'string',
+    long: (x) => Number.isSafeInteger(x),
+    date: (x) => typeof x === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/.test(x),
+    boolean: (x) => typeof x === 'boolean',
+  };
+  for (const [key, value] of leaves(failures[0])) {
+    if (key.startsWith('vsm.')) continue;
+    const f = ecs.fields[key];
+    t.truthy(f, `${key} is an ECS field`);
+    for (const x of Array.isArray(value) ? value : [value]) {
+      t.true(fits[f?.type ?? '']?.(x) ?? false, `${key}=${JSON.stringify(x)} fits ECS type ${f?.type}`);
+      if (f?.allowed) t.true(f.allowed.includes(x as string), `${key}=${String(x)} is an allowed value`);
+    }
+  }
 
   // Rerun: nothing analyzed, no result rewritten, in under a second plus hashing.
   const stamps = readdirSync(OUT)
