@@ -121,13 +121,16 @@ async function withWorker(fh: FileHandle, total: number, chunk: number, opts: Ha
     worker.postMessage({ slots: shared });
     let nextPos = 0;
     let pos = 0;
-    for (;;) {
-      if (failed) throw failed;
+    const issue = () => {
       while (free.length > 0 && inflight.length < READ_AHEAD && nextPos < total) {
         const slot = free.shift()!;
         inflight.push({ slot, pos: nextPos, read: fh.read(views[slot]!, 0, chunk, nextPos) });
         nextPos += chunk;
       }
+    };
+    for (;;) {
+      if (failed) throw failed;
+      issue();
       const next = inflight.shift();
       if (!next) {
         if (nextPos >= total) break;
@@ -135,6 +138,7 @@ async function withWorker(fh: FileHandle, total: number, chunk: number, opts: Ha
         continue;
       }
       const { bytesRead } = await next.read;
+      issue(); // the next read runs while this chunk is scanned and the previous one hashed
       const expected = Math.min(chunk, total - next.pos);
       if (bytesRead !== expected) throw new BadInputError(`short read at 0x${next.pos.toString(16)}: the evidence file changed while it was hashed`, 'dump.changed');
       pos = next.pos + bytesRead;
