@@ -161,6 +161,8 @@ export interface ReadProcessOptions {
 
 /** Longest UNICODE_STRING we read (bytes): Length is a USHORT anyway. */
 const MAX_USTRING = 0xfffe;
+/** Bytes of a UNICODE_STRING kept: 65536 processes with 64 KiB names each would fill gigabytes of heap. */
+const KEEP_USTRING = 0x800;
 
 /** Reads a UNICODE_STRING at `va`; null when unreadable or implausible. */
 export function readUnicodeString(vm: VirtualMemory, layout: KernelLayout, va: bigint, userOnly = false): DumpString | null {
@@ -173,9 +175,18 @@ export function readUnicodeString(vm: VirtualMemory, layout: KernelLayout, va: b
   if (len === 0 || len > MAX_USTRING) return null;
   if (!isCanonical(buf) || buf === 0n) return null;
   if (userOnly && !isUserPointer(buf)) return null;
-  const data = vm.read(buf, len);
-  if (!data) return null;
-  return decodeUtf16(data);
+  if (len <= KEEP_USTRING) {
+    const data = vm.read(buf, len);
+    return data ? decodeUtf16(data) : null;
+  }
+  // Longer: its head and tail (a path ends in the name that matters) around a marker of what is left out.
+  const tailOff = (len - KEEP_USTRING / 2) & ~1;
+  const headB = vm.read(buf, KEEP_USTRING / 2);
+  const tailB = vm.read(buf + BigInt(tailOff), len - tailOff);
+  if (!headB || !tailB) return null;
+  const h = decodeUtf16(headB);
+  const tl = decodeUtf16(tailB);
+  return { text: `${h.text}…[${tailOff - KEEP_USTRING / 2} bytes not shown]…${tl.text}`, rawHex: Buffer.concat([headB, tailB]).toString('hex') };
 }
 
 function f(layout: KernelLayout, key: LayoutFieldKey): FieldPlace | undefined {

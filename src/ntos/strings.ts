@@ -76,7 +76,9 @@ export function decodeBytes(bytes: Buffer, nulTerminated = true): DumpString {
 
 /** Decodes UTF-16LE (UNICODE_STRING buffers). Odd trailing bytes, lone surrogates and unsafe characters are escaped. */
 export function decodeUtf16(bytes: Buffer): DumpString {
-  let out = '';
+  // Parts joined once: appending per code unit builds a rope of one node per character, ~20x the
+  // string's size on the heap until flattened, which 65536 long paths turn into an out-of-memory.
+  const out: string[] = [];
   let faithful = true;
   const units = bytes.length >> 1;
   for (let i = 0; i < units; i++) {
@@ -84,21 +86,21 @@ export function decodeUtf16(bytes: Buffer): DumpString {
     if (u >= 0xd800 && u <= 0xdbff && i + 1 < units) {
       const lo = bytes.readUInt16LE(i * 2 + 2);
       if (lo >= 0xdc00 && lo <= 0xdfff) {
-        out += String.fromCodePoint(0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00));
+        out.push(String.fromCodePoint(0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00)));
         i++;
         continue;
       }
     }
     if (unsafeCodePoint(u)) {
-      out += u < 0x100 ? `\\x${hex2(u)}` : `\\u${hex4(u)}`;
+      out.push(u < 0x100 ? `\\x${hex2(u)}` : `\\u${hex4(u)}`);
       faithful = false;
-    } else out += String.fromCharCode(u);
+    } else out.push(String.fromCharCode(u));
   }
   if (bytes.length & 1) {
-    out += `\\x${hex2(bytes[bytes.length - 1])}`;
+    out.push(`\\x${hex2(bytes[bytes.length - 1])}`);
     faithful = false;
   }
-  return finish(out, bytes, faithful);
+  return finish(out.join(''), bytes, faithful);
 }
 
 /** Share of printable ASCII among the bytes up to the first NUL (0 for an empty string). */
