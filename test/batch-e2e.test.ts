@@ -37,24 +37,29 @@ function cli(...args: string[]): CliRun {
 const good: string[] = [];
 let corrupt = '';
 
+// A cross-section of the samples corpus: every verdict, partial results, a 14393-shaped kernel,
+// hostile process names (behind a hostile file name), in the three forms.
+const SCENARIOS = ['vsm-credential-guard', 'vsm-trustlet-readable', 'vsm-off', 'hostile-names', 'truncated', 'list-cycle', 'build-14393'];
+
 test.before(() => {
-  const forms: Form[] = ['full', 'bitmap', 'raw', 'full'];
-  forms.forEach((form, i) => {
-    const out = join(CORPUS, i === 3 ? HOSTILE : `host${i}-${form}.dmp`);
-    generate({ scenario: 'vsm-credential-guard', form, sizeBytes: 16 * 2 ** 20, seed: 100 + i, out });
+  const forms: Form[] = ['full', 'bitmap', 'raw'];
+  SCENARIOS.forEach((scenario, i) => {
+    const form = forms[i % 3];
+    const out = join(CORPUS, scenario === 'hostile-names' ? HOSTILE : `${scenario}-${form}.dmp`);
+    generate({ scenario, form, sizeBytes: 16 * 2 ** 20, seed: 100 + i, out });
     good.push(out);
   });
   // An acquisition cut off inside the crash-dump header: the analyzer refuses it (bad input), the
   // batch goes on.
   corrupt = join(CORPUS, 'damaged.dmp');
   writeFileSync(corrupt, readFileSync(good[0]).subarray(0, 4096));
-  copyFileSync(good[0], join(CORPUS, 'same-as-host0.dmp'));
+  copyFileSync(good[0], join(CORPUS, 'a-copy-of-the-first.dmp'));
 });
 
 test.serial('batch over a corpus: one result per SHA-256, failures recorded, exit codes; a rerun analyzes nothing', async (t) => {
   const first = cli('batch', CORPUS, '--out', OUT, '--jobs', '2');
   t.is(first.status, 2, `a damaged dump makes the batch exit 2\n${first.stdout}\n${first.stderr}`);
-  t.regex(first.stdout, /6 dumps: 5 analyzed, 0 already done, 1 duplicate copies, 1 failed/);
+  t.regex(first.stdout, /9 dumps: 8 analyzed, 0 already done, 1 duplicate copies, 1 failed/);
   t.false(first.stdout.includes('\x1b'), 'no escape sequences on a pipe');
 
   for (const p of good) {
@@ -76,7 +81,7 @@ test.serial('batch over a corpus: one result per SHA-256, failures recorded, exi
   t.is(bad.error?.code, 'bad-input');
   t.true(bad.error!.message.length > 0);
   t.false(bad.retryable);
-  t.is(readdirSync(OUT).filter((n) => /^[0-9a-f]{64}$/.test(n)).length, 5);
+  t.is(readdirSync(OUT).filter((n) => /^[0-9a-f]{64}$/.test(n)).length, 8);
   t.deepEqual(readdirSync(join(OUT, '.tmp')), []);
 
   // Combined NDJSON: every dump's events plus one failure event; every line parses.
@@ -116,7 +121,7 @@ test.serial('batch over a corpus: one result per SHA-256, failures recorded, exi
   t.is(second.status, 2);
   const s = JSON.parse(second.stdout);
   t.is(s.analyzed, 0);
-  t.is(s.skipped, 5);
+  t.is(s.skipped, 8);
   t.is(s.duplicates, 1);
   t.deepEqual(
     readdirSync(OUT)
@@ -171,7 +176,7 @@ test.serial('index.html opens in Chromium with no network request and lists ever
     t.deepEqual(errors, []);
 
     const rows = page.locator('tbody tr');
-    t.is(await rows.count(), 5);
+    t.is(await rows.count(), 8);
     const text = await page.locator('tbody').innerText();
     for (const p of [...good, corrupt]) {
       const sha = await sha256File(p);
@@ -183,7 +188,9 @@ test.serial('index.html opens in Chromium with no network request and lists ever
     t.is(await page.locator('tbody img').count(), 0, 'and builds no element');
     // Every report link resolves to a file of the result directory.
     const hrefs = await page.locator('tbody a').evaluateAll((as) => as.map((a) => (a as unknown as { href: string }).href));
-    t.true(hrefs.length >= 5 * 3);
+    t.true(hrefs.length >= 8 * 3);
+    // Worst first: the failure, then the exposed trustlet.
+    t.deepEqual(await rows.evaluateAll((rs) => rs.slice(0, 2).map((r) => r.getAttribute('data-verdict'))), ['failed', 'exposed']);
     for (const h of hrefs) t.true(existsSync(fileURLToPath(h)), h);
     await page.screenshot({ path: join(TMP, 'index.png'), fullPage: true });
     // The filter narrows the table to one dump.

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { generate, type Form } from '../samples/generate.ts';
+import { listScenarios } from '../samples/scenario.ts';
 import { sha256File } from '../src/batch/hash.ts';
 import { readResult } from '../src/batch/layout.ts';
 import { runPool } from '../src/batch/pool.ts';
@@ -188,9 +189,12 @@ async function killScenario(t: import('ava').ExecutionContext, sc: Scenario, que
 test.serial('12 dumps submitted, 3 worker processes, one SIGKILLed mid-job: 12 results, each once, each equal to analyze alone', async (t) => {
   const dir = join(TMP, 'dumps');
   const forms: Form[] = ['full', 'bitmap', 'raw'];
-  const dumps = Array.from({ length: 12 }, (_, i) => {
-    const out = join(dir, `host${String(i).padStart(2, '0')}-${forms[i % 3]}.dmp`);
-    generate({ scenario: 'vsm-credential-guard', form: forms[i % 3], sizeBytes: 16 * 2 ** 20, seed: 200 + i, out });
+  // Twelve scenarios of the samples corpus (all seven real kernel layouts among them), three forms.
+  const scenarios = listScenarios().slice(0, 12);
+  t.is(scenarios.length, 12);
+  const dumps = scenarios.map((scenario, i) => {
+    const out = join(dir, `${String(i).padStart(2, '0')}-${scenario}-${forms[i % 3]}.dmp`);
+    generate({ scenario, form: forms[i % 3], sizeBytes: 16 * 2 ** 20, seed: 200 + i, out });
     return out;
   });
   await killScenario(
