@@ -21,6 +21,8 @@ interface Case {
   seed: string;
   ops: Op[];
   found: string;
+  /** A tighter CPU-time bound for inputs that once took too long (their regression is slowness). */
+  maxCpuMs?: number;
   expect: { kind: 'result' } | { kind: 'typed'; exitCode: number; code: string };
 }
 
@@ -60,8 +62,18 @@ for (const [name, c] of cases) {
     if (!seed) return t.fail(`seed ${c.seed} of ${c.target} is not available`);
     const path = join(TMP, `${name}${target.ext}`);
     writeInput(path, seed, c.ops);
-    child ??= new FuzzChild(LIMITS);
-    const r = await child.run(target.entry, path);
+    let r;
+    if (c.maxCpuMs) {
+      const tight = new FuzzChild({ ...LIMITS, timeoutMs: c.maxCpuMs });
+      try {
+        r = await tight.run(target.entry, path);
+      } finally {
+        tight.close();
+      }
+    } else {
+      child ??= new FuzzChild(LIMITS);
+      r = await child.run(target.entry, path);
+    }
     const failure = failureOf(r);
     t.is(failure, undefined, failure ? `${failure.kind}: ${failure.detail}` : '');
     if (r.kind !== 'done') return;
