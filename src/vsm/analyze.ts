@@ -115,9 +115,10 @@ export function analyzeKernel(ev: EvidenceView, k: KernelContext, opts: AnalyzeO
   const fromCookie = k.base !== null ? typeIndexKeyFromCookie(k.vm, layout, k.base) : undefined;
   const listVas = list?.entries.map((e) => e.va) ?? [];
   const fromList = listVas.length >= 2 ? typeIndexKeyFromKnown(k.vm, layout, listVas) : undefined;
-  if (fromCookie) typeIndex = { kind: 'key', key: fromCookie.key, source: 'cookie' };
-  else if (fromList !== undefined) typeIndex = { kind: 'key', key: fromList, source: 'list' };
-  if (fromCookie && fromList !== undefined && fromCookie.key !== fromList) log().warn({ cookieKey: fromCookie.key, listKey: fromList }, 'TypeIndex key from ObHeaderCookie disagrees with the listed processes');
+  // When both exist and disagree, the objects actually on the list win: symbols can be another revision's.
+  if (fromList !== undefined) typeIndex = { kind: 'key', key: fromList, source: 'list' };
+  else if (fromCookie) typeIndex = { kind: 'key', key: fromCookie.key, source: 'cookie' };
+  if (fromCookie && fromList !== undefined && fromCookie.key !== fromList) log().warn({ cookieKey: fromCookie.key, listKey: fromList }, 'TypeIndex key from ObHeaderCookie disagrees with the listed processes; using the list');
 
   // 3. Pool scan.
   let hits: readonly ScanHit[] = [];
