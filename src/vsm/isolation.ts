@@ -93,7 +93,7 @@ export function classifyUserPages(vm: VirtualMemory, pm: PhysicalMemory, opts: C
           }
           frames += pages;
           const base = Number(t.pte & FRAME & ~BigInt(m.pageSize - 1)) / PAGE_SIZE;
-          for (let k = 0; k < pages; k++) classifyFrame(base + k, m.va + BigInt(k * PAGE_SIZE));
+          classifyRange(base, pages, m.va);
           continue;
         }
         default:
@@ -106,7 +106,17 @@ export function classifyUserPages(vm: VirtualMemory, pm: PhysicalMemory, opts: C
     }
     frames += pages;
     const base = Math.floor((t.pa - (t.pa % m.pageSize)) / PAGE_SIZE);
-    for (let k = 0; k < pages; k++) classifyFrame(base + k, m.va + BigInt(k * PAGE_SIZE));
+    classifyRange(base, pages, m.va);
+  }
+
+  /** `count` frames from `base` mapped at `va`; frames past the evidence's last page are absent in bulk. */
+  function classifyRange(base: number, count: number, va: bigint): void {
+    const inside = Math.max(0, Math.min(count, pm.pageLimit - base));
+    if (inside < count) {
+      absent += count - inside;
+      maxAbsentPfn = Math.max(maxAbsentPfn, base + count - 1);
+    }
+    for (let k = 0; k < inside; k++) classifyFrame(base + k, va + BigInt(k * PAGE_SIZE));
   }
 
   function classifyFrame(pfn: number, va: bigint): void {
