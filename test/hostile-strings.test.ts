@@ -260,3 +260,21 @@ test('pipeline: a dump whose processes carry payloads renders safely in every si
   t.false(TERMINAL_BAD.test(r.stdout), 'terminal output (stdout) holds a control character');
   t.true(r.stdout.includes('<svg/onload=1>') || r.stdout.includes('<svg/onload'), 'the name is shown (as text) on the terminal');
 });
+
+// ------------------------------------------------------------------------------------------------
+// stderr: error messages quote paths and names from the evidence side.
+
+test('stderr: an error about a file whose name carries escape sequences prints no control character', (t) => {
+  const dir = join(TMP, 'stderr');
+  mkdirSync(dir, { recursive: true });
+  const evil = join(dir, 'evil\u001b]0;pwned\u0007\u001b[31mred\u009b2J\r.dmp');
+  writeFileSync(evil, 'PAGEDUxx not a dump');
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
+  for (const args of [['info', evil], ['info', `${evil}.missing`], ['analyze', evil, '--no-hash']]) {
+    const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'vsm-forensics.js'), ...args], { cwd: ROOT, env, encoding: 'utf8', timeout: 60_000 });
+    t.true(r.status === 2 || r.status === 3, `${args[0]} exited ${r.status}`);
+    t.true(r.stderr.length > 0);
+    t.false(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/.test(r.stderr), `raw control character on stderr: ${JSON.stringify(r.stderr)}`);
+    if (r.stderr.includes('evil')) t.true(r.stderr.includes('\\x1b'), 'a quoted path shows its escape visibly');
+  }
+});
