@@ -29,7 +29,7 @@ test('a clean machine: list, scan, merge, secure, protection, unlinked', (t) => 
   const a = run(machine());
   t.deepEqual(a.processes.map((p) => [p.pid, p.sources.join('+')]), [[4, 'list+scan'], [72, 'list+scan'], [800, 'list+scan'], [812, 'list+scan'], [7208, 'scan']]);
   t.true(a.processes.find((p) => p.pid === 7208)!.unlinked);
-  t.is(a.processes.find((p) => p.pid === 812)!.protection.text, 'PsProtectedSignerLsa-Light');
+  t.is(a.processes.find((p) => p.pid === 812)!.protection?.text, 'PsProtectedSignerLsa-Light');
   t.deepEqual(a.processes.find((p) => p.pid === 800)!.trustlet, { id: 1, name: 'LsaIso.exe' });
   // LsaIso has no user pages here: its isolation cannot be judged.
   t.deepEqual(a.findings.map((f) => f.rule), ['ntos.process-unlinked', 'vsm.isolation-indeterminate']);

@@ -42,7 +42,7 @@ test('summary counts come from the analysis', (t) => {
   t.is(r.summary.processes, r.processes.length);
   t.is(r.summary.secure, 2); // Secure System and LsaIso
   t.is(r.summary.trustlets, 1);
-  t.is(r.summary.protected, r.processes.filter((p) => p.protection.raw !== 0).length);
+  t.is(r.summary.protected, r.processes.filter((p) => p.protection !== null && p.protection.raw !== 0).length);
   t.is(r.summary.unlinked, 1);
   t.is(r.summary.terminated, 1);
   t.deepEqual(r.summary.findings, { info: 1, low: 0, medium: 0, high: 1, critical: 1 });
@@ -99,7 +99,7 @@ test('the schema is tight', (t) => {
   rejects(t, 'unknown process key', (r) => (r.processes[0].color = 'red'));
   rejects(t, 'unknown verdict', (r) => (r.vsm.verdict = 'fine'));
   rejects(t, 'bad sha256', (r) => (r.evidence.sha256 = 'abc'));
-  rejects(t, 'protection byte > 255', (r) => (r.processes[0].protection.raw = 256));
+  rejects(t, 'protection byte > 255', (r) => (r.processes[0].protection!.raw = 256));
   rejects(t, 'empty sources', (r) => (r.processes[0].sources = []));
   rejects(t, 'odd rawHex', (r) => (r.processes[0].name.rawHex = 'abc'));
   rejects(t, 'partial without reasons', (r) => (r.partial = { partial: true, reasons: [], missingRanges: [] }));

@@ -150,6 +150,8 @@ export interface EprocessInfo {
   readonly vadRoot: bigint | undefined;
   /** Field names that could not be read from the evidence. */
   readonly unreadable: readonly string[];
+  /** Field names the layout does not have (an inferred layout): unknown, not evidence of garbage. */
+  readonly notInLayout?: readonly string[];
 }
 
 export interface ReadProcessOptions {
@@ -204,8 +206,10 @@ export function eprocessSize(layout: KernelLayout): number {
 /** Decodes an EPROCESS from its bytes. `va`/`pa` locate it; pointers out of it are followed through `opts`. */
 export function decodeEprocess(obj: ObjectBytes, layout: KernelLayout, at: { va: bigint | null; pa: number | null }, opts: ReadProcessOptions = {}): EprocessInfo {
   const unreadable: string[] = [];
+  const notInLayout: string[] = [];
   const get = (key: LayoutFieldKey, label: string, required = true): bigint | undefined => {
     const p = f(layout, key);
+    if (!p && required) notInLayout.push(label);
     const v = obj.place(p);
     if (v === undefined && (p || required)) unreadable.push(label);
     return v;
@@ -280,6 +284,7 @@ export function decodeEprocess(obj: ObjectBytes, layout: KernelLayout, at: { va:
     blink,
     vadRoot,
     unreadable,
+    notInLayout,
   };
 }
 
@@ -336,7 +341,9 @@ export function implausibilities(
   }
   if (p.dtb === undefined) missing('DirectoryTableBase unreadable');
   else if (p.dtb === 0n || (p.dtb & 0xfffn) !== 0n || p.dtb >= 1n << 52n) bad.push('DirectoryTableBase not a page-aligned physical address');
-  if (p.createTime === undefined) missing('CreateTime unreadable');
+  if (p.createTime === undefined) {
+    if (!p.notInLayout?.includes('createTime')) missing('CreateTime unreadable');
+  }
   else if (!filetimeSane(p.createTime)) bad.push('CreateTime impossible');
   if (p.exitTime !== undefined && p.exitTime !== 0n && (!filetimeSane(p.exitTime) || (p.createTime !== undefined && p.exitTime < p.createTime))) bad.push('ExitTime impossible');
   return bad;

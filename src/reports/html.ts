@@ -209,8 +209,8 @@ function badges(p: ProcessRecord): string {
   const b: string[] = [];
   if (p.secure) b.push('<span class="badge b-secure" title="Secure (IUM) process">secure</span>');
   if (p.secure === null) b.push('<span class="badge b-unknown" title="The secure marker could not be read">secure?</span>');
-  if (p.protection.type === 'ProtectedLight') b.push(`<span class="badge b-ppl" title="${a(p.protection.text)}">PPL</span>`);
-  else if (p.protection.raw !== 0) b.push(`<span class="badge b-ppl" title="${a(p.protection.text)}">PP</span>`);
+  if (p.protection?.type === 'ProtectedLight') b.push(`<span class="badge b-ppl" title="${a(p.protection.text)}">PPL</span>`);
+  else if (p.protection && p.protection.raw !== 0) b.push(`<span class="badge b-ppl" title="${a(p.protection.text)}">PP</span>`);
   if (p.terminated) b.push('<span class="badge b-terminated" title="Exited">terminated</span>');
   if (p.unlinked) b.push('<span class="badge b-unlinked" title="Seen by the scan, not exited, not on the active list">unlinked</span>');
   if (p.wow64) b.push('<span class="badge b-wow64" title="32-bit process (WoW64)">wow64</span>');
@@ -246,7 +246,7 @@ function processTable(report: Report): string {
         `<td class="num" data-v="${p.pid}">${p.pid}</td>` +
         `<td class="num" data-v="${p.ppid}">${p.ppid}</td>` +
         `<td class="name d${Math.min(depth, 8)}" data-v="${a(p.name.text.toLowerCase())}"><span class="pname"${nameTitle}>${h(p.name.text)}</span>${badges(p)}</td>` +
-        `<td class="nw" data-v="${a(p.protection.raw ? p.protection.text : '')}"${p.protection.raw ? ` title="${a(p.protection.text)}"` : ''}>${p.protection.raw ? h(p.protection.text.replace(/^PsProtectedSigner/, '')) : ''}</td>` +
+        (p.protection === null ? `<td class="nw" data-v="unknown">unknown</td>` : `<td class="nw" data-v="${a(p.protection.raw ? p.protection.text : '')}"${p.protection.raw ? ` title="${a(p.protection.text)}"` : ''}>${p.protection.raw ? h(p.protection.text.replace(/^PsProtectedSigner/, '')) : ''}</td>`) +
         `<td class="nw" data-v="${a(p.trustlet ? `${p.trustlet.id ?? ''} ${p.trustlet.name ?? ''}` : '')}">${p.trustlet ? h(`id ${p.trustlet.id ?? '?'}${p.trustlet.name && p.trustlet.name !== p.name.text ? ` ${p.trustlet.name}` : ''}`) : ''}</td>` +
         `<td class="nw" data-v="${a(iso ? iso.verdict : '')}">${iso ? `${h(iso.verdict)} <span class="muted">${iso.pagesReadable}/${iso.pagesMapped}</span>` : ''}</td>` +
         timeCell(p.createTime) +

@@ -135,7 +135,7 @@ export function summarize(analysis: Pick<Analysis, 'processes' | 'findings' | 'v
     processes: p.length,
     secure: p.filter((x) => x.secure === true).length,
     trustlets: p.filter((x) => x.trustlet !== null).length,
-    protected: p.filter((x) => x.protection.raw !== 0).length,
+    protected: p.filter((x) => x.protection !== null && x.protection.raw !== 0).length,
     terminated: p.filter((x) => x.terminated).length,
     unlinked: p.filter((x) => x.unlinked).length,
     findings,

@@ -123,7 +123,7 @@ function vsmCommon(r: Report, timestampSource: string): Doc {
 
 function processEvent(r: Report, p: ProcessRecord, parent: ProcessRecord | undefined, base: Doc, vsmBase: Doc): Doc {
   const iso = p.isolation;
-  const flags = [p.secure ? 'secure' : '', p.protection.raw ? p.protection.text : '', p.terminated ? 'terminated' : '', p.unlinked ? 'unlinked' : ''].filter(Boolean);
+  const flags = [p.secure ? 'secure' : '', p.protection?.raw ? p.protection.text : '', p.terminated ? 'terminated' : '', p.unlinked ? 'unlinked' : ''].filter(Boolean);
   return {
     ...base,
     event: {
@@ -149,7 +149,7 @@ function processEvent(r: Report, p: ProcessRecord, parent: ProcessRecord | undef
       ...vsmBase,
       secure: p.secure,
       trustlet: p.trustlet ? { id: p.trustlet.id, name: p.trustlet.name } : undefined,
-      protection: { raw: p.protection.raw, type: p.protection.type, signer: p.protection.signer, audit: p.protection.audit, level: p.protection.text },
+      protection: p.protection ? { raw: p.protection.raw, type: p.protection.type, signer: p.protection.signer, audit: p.protection.audit, level: p.protection.text } : undefined,
       isolation: iso
         ? {
             verdict: iso.verdict,

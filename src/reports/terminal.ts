@@ -59,8 +59,8 @@ function shortTime(t: string | null): string {
 function flags(p: ProcessRecord): string[] {
   const f: string[] = [];
   if (p.secure) f.push('secure');
-  if (p.protection.type === 'ProtectedLight') f.push('PPL');
-  else if (p.protection.raw !== 0) f.push('PP');
+  if (p.protection?.type === 'ProtectedLight') f.push('PPL');
+  else if (p.protection && p.protection.raw !== 0) f.push('PP');
   if (p.unlinked) f.push('unlinked');
   if (p.terminated) f.push('exited');
   if (p.wow64) f.push('wow64');
@@ -110,7 +110,7 @@ export function renderTerminal(report: Report, options: TerminalOptions = {}): s
       String(p.ppid),
       fit('  '.repeat(Math.min(depth, 8)) + t(p.name.text), nameWidth),
       flags(p).join(','),
-      p.protection.raw ? t(p.protection.text.replace(/^PsProtectedSigner/, '')) : '',
+      p.protection === null ? '?' : p.protection.raw ? t(p.protection.text.replace(/^PsProtectedSigner/, '')) : '',
       p.trustlet ? `${p.trustlet.id ?? '?'} ${t(p.trustlet.name ?? '')}`.trim() : '',
       isolationCell(p),
       shortTime(p.createTime),

@@ -6,8 +6,8 @@ import { PAGE_SIZE } from '../dump/types.ts';
 import { X64VirtualMemory } from '../dump/x64.ts';
 import { UnsupportedError } from '../errors.ts';
 import { log } from '../log.ts';
-import { applySymbols, discoverKernel, observedRvas } from '../ntos/kernel.ts';
-import { resolveSymbols, type ResolveOptions } from '../ntos/symbols.ts';
+import { discoverKernel, observedRvas } from '../ntos/kernel.ts';
+import { resolveKernelLayout, type ResolveOptions } from '../ntos/symbols.ts';
 import type { KernelLayout } from '../ntos/layout.ts';
 import { findMarkers, PARTLY_ABSENT, scanProcesses, typeIndexKeyFromCookie, typeIndexKeyFromKnown, type ScanHit, type TypeIndexCheck } from '../ntos/pool-scan.ts';
 import { walkProcessList, type ListIssueKind, type ListWalk } from '../ntos/process-list.ts';
@@ -204,7 +204,7 @@ export function analyzeKernel(ev: EvidenceView, k: KernelContext, opts: AnalyzeO
       sources,
       terminated,
       unlinked,
-      protection: decodeProtection(p.protection ?? 0),
+      protection: p.protection === undefined ? null : decodeProtection(p.protection),
       secure: sj.secure,
       trustlet: sj.trustlet,
     };
@@ -337,9 +337,17 @@ export async function analyzeDump(dump: Dump, opts: AnalyzeDumpOptions = {}): Pr
   const found = discoverKernel(dump);
   for (const p of found.problems) log().debug({ problem: p }, 'kernel discovery');
   if (!found.vm) throw new UnsupportedError(`${dump.formatName}: no kernel address space could be built`, 'analyze.no-kernel-vm');
-  const resolved = await resolveSymbols(found.pdb, found.build, { ...opts.symbols, observedRvas: observedRvas(found) });
-  const k = applySymbols(found, resolved.layout, resolved.exact);
+  // Symbols in the documented order; for a kernel no source knows, offsets inferred from the data.
+  const resolved = await resolveKernelLayout(found, { ...opts.symbols, observedRvas: observedRvas(found) });
+  const k = resolved.kernel;
   const layout = resolved.layout;
+  const inferredReasons =
+    layout.source.kind === 'inferred'
+      ? [
+          `No symbols for this kernel: ${Object.keys(layout.fields).length} structure offsets were inferred from the data (${(layout.inferred ?? []).join(', ') || 'see kernel.symbolsSource'}).`,
+          ...(resolved.inference?.refused ?? []).map((r) => `Not inferred: ${r}.`),
+        ]
+      : [];
   const info: KernelInfo = {
     base: k.kernelBase !== undefined ? hex(k.kernelBase) : null,
     build: k.build ?? layout.build ?? null,
@@ -351,7 +359,7 @@ export async function analyzeDump(dump: Dump, opts: AnalyzeDumpOptions = {}): Pr
     symbolsSource: resolved.source,
     discovery: k.method,
   };
-  const ev: EvidenceView = { format: dump.format, formatName: dump.formatName, physical: dump.physical, partialByNature: dump.partialByNature, partialReasons: dump.partialReasons };
+  const ev: EvidenceView = { format: dump.format, formatName: dump.formatName, physical: dump.physical, partialByNature: dump.partialByNature, partialReasons: [...dump.partialReasons, ...inferredReasons] };
   // Inexact symbols (same build, another revision) are named in kernel.symbolsSource.
   return analyzeKernel(ev, { vm: found.vm, layout, base: k.kernelBase ?? null, psActiveProcessHead: k.psActiveProcessHead ?? null, info }, opts);
 }

@@ -88,7 +88,8 @@ export interface ProcessRecord {
   readonly terminated: boolean;
   /** Seen by the scan, not exited, and not on the active list. */
   readonly unlinked: boolean;
-  readonly protection: Protection;
+  /** Null when the PS_PROTECTION byte could not be read (or the layout lacks it): unknown, not 'None'. */
+  readonly protection: Protection | null;
   /** The seed's IsSecureProcess: 17763+ SecureState ≠ 0; 14393 SecurePid ≠ 0; null when the marker cannot be read. */
   readonly secure: boolean | null;
   /** Trustlet id and name for secure processes, null otherwise. */

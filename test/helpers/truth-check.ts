@@ -56,7 +56,7 @@ export function checkAgainstTruth(t: ExecutionContext, a: Analysis, truth: Truth
         name: dumpStringHex(got.name),
         secure: got.secure,
         trustlet: got.trustlet,
-        protection: got.protection.raw,
+        protection: got.protection?.raw ?? null,
         sources: got.sources,
         createTime: got.createTime,
         exitTime: got.exitTime,
