@@ -2,6 +2,7 @@
 import yargs, { type Argv } from 'yargs';
 import { ExitCode, VsmError } from './errors.ts';
 import { configureLog, type LogLevel } from './log.ts';
+import { terminalText } from './reports/sanitize.ts';
 import { withAnalyzeOptions } from './batch/cli-options.ts';
 import { withQueueOptions } from './batch/queue/cli-options.ts';
 
@@ -180,7 +181,8 @@ export async function main(rawArgs: string[]): Promise<number> {
     await parser.parseAsync();
   } catch (e) {
     if (e instanceof VsmError) {
-      process.stderr.write(`vsm-forensics: ${e.message.split('\n')[0]}\n`);
+      // Messages can carry evidence-controlled text (a path, a name): no control character reaches the terminal.
+      process.stderr.write(`vsm-forensics: ${terminalText(e.message.split('\n')[0])}\n`);
       return e.exitCode;
     }
     process.stderr.write(`vsm-forensics: internal error: ${(e as Error)?.stack ?? String(e)}\n`);

@@ -80,13 +80,14 @@ export function decodeIsfBytes(bytes: Buffer, label: string): IsfDocument {
       text = gunzipSync(bytes, { maxOutputLength: 1024 * 1024 * 1024 });
     }
   } catch (e) {
-    throw new BadInputError(`${label}: cannot decompress ISF (${(e as Error).message})`, 'isf.decompress');
+    throw new BadInputError(`${label}: cannot decompress ISF (${(e as Error).message.replace(/[^\x20-\x7e]+/g, '?').slice(0, 200)})`, 'isf.decompress');
   }
   let doc: unknown;
   try {
     doc = JSON.parse(text.toString('utf8'));
   } catch (e) {
-    throw new BadInputError(`${label}: not valid JSON (${(e as Error).message})`, 'isf.json');
+    // V8 quotes the offending text, which is file content: keep the message one printable line.
+    throw new BadInputError(`${label}: not valid JSON (${(e as Error).message.replace(/[^\x20-\x7e]+/g, '?').slice(0, 200)})`, 'isf.json');
   }
   return checkIsfShape(doc, label);
 }
@@ -104,6 +105,11 @@ export function loadIsfFile(path: string): IsfDocument {
 
 function isObject(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+/** An offset, size or RVA from the file: a non-negative integer below 2^32 (anything else is damage). */
+function isUint(x: unknown): x is number {
+  return typeof x === 'number' && Number.isSafeInteger(x) && x >= 0 && x < 2 ** 32;
 }
 
 /** The top-level shape Volatility requires; deeper checks happen where fields are used. */
@@ -133,7 +139,8 @@ export class IsfTypes {
   constructor(readonly doc: IsfDocument) {}
 
   get identity(): IsfPdbIdentity | undefined {
-    return this.doc.metadata.windows?.pdb;
+    const pdb: unknown = isObject(this.doc.metadata.windows) ? this.doc.metadata.windows.pdb : undefined;
+    return isObject(pdb) && typeof pdb.GUID === 'string' && isUint(pdb.age) && typeof pdb.database === 'string' ? (pdb as unknown as IsfPdbIdentity) : undefined;
   }
 
   hasType(name: string): boolean {
@@ -142,7 +149,7 @@ export class IsfTypes {
 
   structSize(name: string): number | undefined {
     const t = this.doc.user_types[name];
-    return isObject(t) && typeof t.size === 'number' ? t.size : undefined;
+    return isObject(t) && isUint(t.size) ? t.size : undefined;
   }
 
   /** Size in bytes of a type reference; undefined when it cannot be known. */
@@ -185,9 +192,10 @@ export class IsfTypes {
       const [offset, field] = found;
       const ref = field.type;
       const size = this.sizeOf(ref);
-      if (size === undefined) return undefined;
+      if (!isUint(size)) return undefined;
       loc = { offset: base + offset, size, type: ref };
       if (ref.kind === 'bitfield') {
+        if (!isUint(ref.bit_position) || !isUint(ref.bit_length) || ref.bit_length === 0 || ref.bit_position + ref.bit_length > size * 8) return undefined;
         loc.bitPosition = ref.bit_position;
         loc.bitLength = ref.bit_length;
         if (i !== parts.length - 1) return undefined;
@@ -206,9 +214,9 @@ export class IsfTypes {
     const t = this.doc.user_types[typeName];
     if (!isObject(t) || !isObject(t.fields)) return undefined;
     const direct = t.fields[member];
-    if (isObject(direct) && typeof direct.offset === 'number' && isObject(direct.type)) return [direct.offset, direct];
+    if (isObject(direct) && isUint(direct.offset) && isObject(direct.type)) return [direct.offset, direct];
     for (const f of Object.values(t.fields)) {
-      if (!isObject(f) || !f.anonymous || !isObject(f.type)) continue;
+      if (!isObject(f) || !f.anonymous || !isObject(f.type) || !isUint(f.offset)) continue;
       const ref = f.type;
       if (ref.kind !== 'struct' && ref.kind !== 'union' && ref.kind !== 'class') continue;
       const inner = this.findMember(ref.name, member, depth + 1);
@@ -220,6 +228,6 @@ export class IsfTypes {
   /** A symbol's RVA from the kernel base, or undefined. */
   symbolRva(name: string): number | undefined {
     const s = this.doc.symbols[name];
-    return isObject(s) && typeof s.address === 'number' ? s.address : undefined;
+    return isObject(s) && isUint(s.address) ? s.address : undefined;
   }
 }
