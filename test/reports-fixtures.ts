@@ -3,6 +3,7 @@
 // (kernel-only) dump, and a hostile one whose strings try to inject into every sink.
 import type { Analysis, DumpString, Finding, Isolation, ProcessRecord, Protection } from '../src/vsm/types.ts';
 import type { EvidenceInfo, RunInfo } from '../src/reports/model.ts';
+import { LSASS_MEMORY, ROOTKIT } from '../src/vsm/attack.ts';
 
 const SIGNERS = ['None', 'Authenticode', 'CodeGen', 'Antimalware', 'Lsa', 'Windows', 'WinTcb', 'WinSystem', 'App'];
 const TYPES = ['None', 'ProtectedLight', 'Protected'];
@@ -230,6 +231,15 @@ export function exposed(): Analysis {
         severity: 'high',
         message: 'svch0st.exe (PID 7720) has not exited and is missing from PsActiveProcessHead: possible DKOM unlinking.',
         evidence: { pid: 7720, eprocessVa: hidden.eprocess.va, eprocessPa: hidden.eprocess.pa! },
+        attack: ROOTKIT,
+      },
+      {
+        rule: 'ntos.lsass-handle-access',
+        title: 'A process holds a handle on lsass.exe that can read its memory',
+        severity: 'high',
+        message: 'svch0st.exe (PID 7720) holds handle 0x1a4 on lsass.exe (PID 736) with PROCESS_VM_READ, PROCESS_QUERY_INFORMATION.',
+        evidence: { pid: 736, owner: { pid: 7720, name: 'svch0st.exe' }, handle: 0x1a4, rights: ['PROCESS_VM_READ', 'PROCESS_QUERY_INFORMATION'] },
+        attack: LSASS_MEMORY,
       },
       { ...INFO_CG, evidence: { pid: 728, eprocessVa: lsaIso.eprocess.va } },
     ],

@@ -45,7 +45,7 @@ test('summary counts come from the analysis', (t) => {
   t.is(r.summary.protected, r.processes.filter((p) => p.protection !== null && p.protection.raw !== 0).length);
   t.is(r.summary.unlinked, 1);
   t.is(r.summary.terminated, 1);
-  t.deepEqual(r.summary.findings, { info: 1, low: 0, medium: 0, high: 1, critical: 1 });
+  t.deepEqual(r.summary.findings, { info: 1, low: 0, medium: 0, high: 2, critical: 1 });
   t.is(r.summary.highestSeverity, 'critical');
 });
 
@@ -104,7 +104,7 @@ test('the schema is tight', (t) => {
   rejects(t, 'odd rawHex', (r) => (r.processes[0].name.rawHex = 'abc'));
   rejects(t, 'partial without reasons', (r) => (r.partial = { partial: true, reasons: [], missingRanges: [] }));
   rejects(t, 'missing ranges on a whole result', (r) => (r.partial = { partial: false, reasons: [], missingRanges: [{ start: '0x1000', pages: 1, reason: 'x' }] }));
-  rejects(t, 'other schema version', (r) => (r.schemaVersion = '2.0.0'));
+  rejects(t, 'other schema version', (r) => (r.schemaVersion = '1.0.0'));
   rejects(t, 'missing kernel field', (r) => delete r.kernel.symbolsSource);
   rejects(t, 'bad finding evidence address', (r) => (r.findings[0].evidence.eprocessVa = 'ffff'));
 });

@@ -183,6 +183,29 @@ test('finding events are ECS alerts with numeric severity, rule name and message
   t.true(severities.every((s) => Number.isInteger(s)));
 });
 
+test('findings with an ATT&CK technique carry ECS threat.* (framework, tactic, technique, sub-technique); others carry none', (t) => {
+  const r = reports.exposed();
+  const alerts = renderNdjson(r).trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.event.kind === 'alert');
+  const lsass = alerts.find((e) => e.rule.name === 'ntos.lsass-handle-access');
+  t.deepEqual(lsass.threat, {
+    framework: 'MITRE ATT&CK',
+    tactic: { id: ['TA0006'], name: ['Credential Access'], reference: ['https://attack.mitre.org/tactics/TA0006/'] },
+    technique: {
+      id: ['T1003'],
+      name: ['OS Credential Dumping'],
+      reference: ['https://attack.mitre.org/techniques/T1003/'],
+      subtechnique: { id: ['T1003.001'], name: ['LSASS Memory'], reference: ['https://attack.mitre.org/techniques/T1003/001/'] },
+    },
+  });
+  t.is(lsass.process.pid, 736);
+  t.is(lsass.vsm.evidence.owner.pid, 7720);
+  const unlinked = alerts.find((e) => e.rule.name === 'ntos.process-unlinked');
+  t.deepEqual(unlinked.threat.technique.id, ['T1014']);
+  t.is(unlinked.threat.technique.subtechnique, undefined, 'no sub-technique when the mapping has none');
+  const crit = alerts.find((e) => e.rule.name === 'vsm.trustlet-pages-readable');
+  t.is(crit.threat, undefined, 'a posture finding maps to no technique');
+});
+
 test('the summary event is last and carries the verdict, counts and partial marks', (t) => {
   const r = reports.partial();
   const events = renderNdjson(r).trim().split('\n').map((l) => JSON.parse(l));

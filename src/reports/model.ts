@@ -15,8 +15,8 @@ import { SEVERITIES } from '../vsm/types.ts';
 import { wellFormed } from './sanitize.ts';
 
 /** Semantic version of the JSON shape. Major: breaking; minor: additive. */
-export const SCHEMA_VERSION = '1.0.0';
-export const SCHEMA_ID = 'https://vsm-forensics.invalid/schema/report/1.0.0';
+export const SCHEMA_VERSION = '2.0.0';
+export const SCHEMA_ID = 'https://vsm-forensics.invalid/schema/report/2.0.0';
 
 export interface ToolInfo {
   readonly name: string;

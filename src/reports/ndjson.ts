@@ -2,7 +2,8 @@
 // per finding, one summary event last. Fields ECS defines keep their ECS names and types; every
 // field we invent lives under the custom `vsm.*` namespace (lower-case snake_case).
 import { createHash } from 'node:crypto';
-import type { Finding, ProcessRecord, Severity } from '../vsm/types.ts';
+import { ATTACK_FRAMEWORK, attackReference } from '../vsm/attack.ts';
+import type { AttackMapping, Finding, ProcessRecord, Severity } from '../vsm/types.ts';
 import { findingProcess, processKey, type Report } from './model.ts';
 import { jsonStringify } from './sanitize.ts';
 import { parentIndexes } from './tree.ts';
@@ -175,6 +176,21 @@ function processEvent(r: Report, p: ProcessRecord, parent: ProcessRecord | undef
   };
 }
 
+/** ECS threat.* for a finding's ATT&CK mapping (ECS declares each of these fields an array). */
+function threatFields(a: AttackMapping | undefined): Doc | undefined {
+  if (!a) return undefined;
+  return {
+    framework: ATTACK_FRAMEWORK,
+    tactic: { id: [a.tacticId], name: [a.tacticName], reference: [attackReference(a.tacticId)] },
+    technique: {
+      id: [a.techniqueId],
+      name: [a.techniqueName],
+      reference: [attackReference(a.techniqueId)],
+      subtechnique: a.subtechniqueId ? { id: [a.subtechniqueId], name: a.subtechniqueName ? [a.subtechniqueName] : undefined, reference: [attackReference(a.subtechniqueId)] } : undefined,
+    },
+  };
+}
+
 function findingEvent(r: Report, f: Finding, index: number, base: Doc, vsmBase: Doc): Doc {
   const p = findingProcess(r.processes, f);
   const { pid, eprocessVa, eprocessPa, address, pages, sampleAddresses, ...rest } = f.evidence;
@@ -193,6 +209,7 @@ function findingEvent(r: Report, f: Finding, index: number, base: Doc, vsmBase: 
     },
     rule: { id: f.rule, name: f.rule, description: f.title, ruleset: r.tool.name, category: f.rule.split('.')[0] },
     message: f.message,
+    threat: threatFields(f.attack),
     process: p ? { pid: p.pid, name: p.name.text, executable: p.imagePath?.text, entity_id: entityId(r, p), parent: { pid: p.ppid } } : pid !== undefined ? { pid } : undefined,
     vsm: {
       ...vsmBase,

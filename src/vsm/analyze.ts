@@ -13,6 +13,7 @@ import { findMarkers, PARTLY_ABSENT, scanProcesses, typeIndexKeyFromCookie, type
 import { walkProcessList, type ListIssueKind, type ListWalk } from '../ntos/process-list.ts';
 import { filetimeToIso, hasExited, hex, isUserPointer, type EprocessInfo } from '../ntos/process.ts';
 import { walkVads } from '../ntos/vad.ts';
+import { MASQUERADE_NAME, ROOTKIT } from './attack.ts';
 import { baselineUsable, classifyUserPages, judgeIsolation, type Baseline } from './isolation.ts';
 import { computePosture, systemVerdict } from './posture.ts';
 import { decodeProtection } from './protection.ts';
@@ -212,12 +213,12 @@ export function analyzeKernel(ev: EvidenceView, k: KernelContext, opts: AnalyzeO
     drafts.push({ rec, m });
     const ev0 = { pid: rec.pid, ...(rec.eprocess.va ? { eprocessVa: rec.eprocess.va } : {}), ...(rec.eprocess.pa ? { eprocessPa: rec.eprocess.pa } : {}) };
     if (unlinked)
-      findings.push({ rule: 'ntos.process-unlinked', title: 'Process hidden from the process list', severity: 'high', message: `${name.text} (PID ${rec.pid}) is alive in memory but not on the active process list: possible DKOM unlinking.`, evidence: ev0 });
+      findings.push({ rule: 'ntos.process-unlinked', title: 'Process hidden from the process list', severity: 'high', message: `${name.text} (PID ${rec.pid}) is alive in memory but not on the active process list: possible DKOM unlinking.`, evidence: ev0, attack: ROOTKIT });
     if (sj.anomaly) {
       const sev: Severity = sj.anomaly.kind === 'trustlet-not-secure' ? 'high' : 'medium';
       const rule = sj.anomaly.kind === 'trustlet-not-secure' ? 'vsm.trustlet-not-secure' : sj.anomaly.kind === 'secure-unknown-name' ? 'vsm.secure-unknown-name' : 'vsm.trustlet-id-mismatch';
       const title = sj.anomaly.kind === 'trustlet-not-secure' ? 'Trustlet name on a non-secure process' : sj.anomaly.kind === 'secure-unknown-name' ? 'Secure process with an unknown name' : 'Trustlet ID does not match its name';
-      findings.push({ rule, title, severity: sev, message: `${sj.anomaly.message} (PID ${rec.pid}).`, evidence: ev0 });
+      findings.push({ rule, title, severity: sev, message: `${sj.anomaly.message} (PID ${rec.pid}).`, evidence: ev0, ...(sj.anomaly.kind === 'trustlet-not-secure' ? { attack: MASQUERADE_NAME } : {}) });
     }
   }
   const unplaced = drafts.filter(({ rec }) => !rec.sources.includes('list') && !rec.terminated).length;

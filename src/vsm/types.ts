@@ -14,6 +14,20 @@ export interface DumpString {
 export type Severity = 'info' | 'low' | 'medium' | 'high' | 'critical';
 export const SEVERITIES: readonly Severity[] = ['info', 'low', 'medium', 'high', 'critical'];
 
+/** A MITRE ATT&CK technique (and sub-technique) a finding's evidence shows; see src/vsm/attack.ts. */
+export interface AttackMapping {
+  /** E.g. 'TA0006'. */
+  readonly tacticId: string;
+  /** E.g. 'Credential Access'. */
+  readonly tacticName: string;
+  /** E.g. 'T1003'. */
+  readonly techniqueId: string;
+  readonly techniqueName: string;
+  /** E.g. 'T1003.001'. */
+  readonly subtechniqueId?: string;
+  readonly subtechniqueName?: string;
+}
+
 export interface Finding {
   /** Stable rule id, e.g. `vsm.trustlet-pages-readable`, `ntos.process-unlinked`, `ntos.list-cycle`. */
   readonly rule: string;
@@ -32,6 +46,8 @@ export interface Finding {
     readonly sampleAddresses?: readonly Hex[];
     readonly [k: string]: unknown;
   };
+  /** The ATT&CK technique the evidence shows, when it shows one (posture and damage findings have none). */
+  readonly attack?: AttackMapping;
 }
 
 export interface Protection {

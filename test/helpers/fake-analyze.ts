@@ -38,7 +38,7 @@ const verdict = verdicts[bytes[100] % 4];
 const findings = verdict === 'exposed' ? [{ rule: 'vsm.trustlet-pages-readable', title: 'Trustlet pages readable', severity: 'high', message: 'LsaIso.exe pages readable', evidence: { pid: 700 } }] : [];
 const now = new Date().toISOString();
 const report = {
-  schemaVersion: '1.0.0',
+  schemaVersion: '2.0.0',
   run: { commandLine: process.argv.join(' '), startedAt: now, finishedAt: now, durationMs: 1 },
   evidence: { path: dump, sha256, size: bytes.length },
   summary: { verdict },
