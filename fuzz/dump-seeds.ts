@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { buildBitmap, buildFull, buildRaw, buildRdmp, patternPage, type PageMap } from '../test/helpers/dump-builders.ts';
 import type { Field, Seed } from './mutators.ts';
 import { REAL } from './seeds.ts';
+import { EXPECTED_LOW_STUB_JMP, LOW_STUB_CR3, LOW_STUB_KERNEL_ENTRY } from '../src/dump/low-stub.ts';
 
 const PAGE = 4096;
 const DTB_PFN = 0x1ad; // the header builders' default DTB 0x1ad000
@@ -161,15 +162,15 @@ export function rawSeeds(): Seed[] {
   const pages = miniMachine();
   // Windows' low stub (PROCESSOR_START_BLOCK) at page 1 so that raw-image kernel discovery has a CR3 to find.
   const stub = Buffer.alloc(PAGE);
-  stub.writeBigUInt64LE(0x00000001000600e9n, 0);
-  stub.writeBigUInt64LE(0xfffff80000000000n, 0x70);
-  stub.writeBigUInt64LE(BigInt(DTB_PFN * PAGE), 0xa0);
+  stub.writeBigUInt64LE(EXPECTED_LOW_STUB_JMP, 0);
+  stub.writeBigUInt64LE(0xfffff80000000000n, LOW_STUB_KERNEL_ENTRY);
+  stub.writeBigUInt64LE(BigInt(DTB_PFN * PAGE), LOW_STUB_CR3);
   pages.set(1, stub);
   const data = buildRaw(pages, 0x400);
   const fields: Field[] = [
     { at: PAGE, size: 8, name: 'LowStub.Jmp' },
-    { at: PAGE + 0x70, size: 8, name: 'LowStub.KernelEntry' },
-    { at: PAGE + 0xa0, size: 8, name: 'LowStub.Cr3' },
+    { at: PAGE + LOW_STUB_KERNEL_ENTRY, size: 8, name: 'LowStub.KernelEntry' },
+    { at: PAGE + LOW_STUB_CR3, size: 8, name: 'LowStub.Cr3' },
   ];
   return [withScan('mini-raw.bin', data, fields, [[PAGE, 0x100]], 0, 0x400)];
 }

@@ -5,6 +5,7 @@ import { BadInputError } from '../src/errors.ts';
 import { openDump } from '../src/dump/open.ts';
 import { discoverKernel, observedRvas, findLowStub } from '../src/ntos/kernel.ts';
 import { resolveKernelLayout } from '../src/ntos/symbols.ts';
+import { EXPECTED_LOW_STUB_JMP, LOW_STUB_CR3, LOW_STUB_KERNEL_ENTRY } from '../src/dump/low-stub.ts';
 import { sample, patch, buildTinyRaw, findAll } from './helpers/kernel-synth.ts';
 
 const REAL = new URL('../../shared/data/real/', import.meta.url).pathname;
@@ -88,9 +89,9 @@ test('raw image: the low stub gives the DTB when present; a bogus one is noted a
   copyFileSync(s.path, stubbed);
   // PROCESSOR_START_BLOCK at physical 0x1000 (page 0 is a firmware hole in the sample): jmp, CR3 at +0xA0.
   const blk = Buffer.alloc(0x100);
-  blk.writeBigUInt64LE(0x00000001000600e9n, 0);
-  blk.writeBigUInt64LE(BigInt(s.truth.kernel.base) + 0x1000n, 0x70);
-  blk.writeBigUInt64LE(BigInt(s.truth.kernel.dtb), 0xa0);
+  blk.writeBigUInt64LE(EXPECTED_LOW_STUB_JMP, 0);
+  blk.writeBigUInt64LE(BigInt(s.truth.kernel.base) + 0x1000n, LOW_STUB_KERNEL_ENTRY);
+  blk.writeBigUInt64LE(BigInt(s.truth.kernel.dtb), LOW_STUB_CR3);
   patch(stubbed, 0x1000, blk);
   let d = openDump(stubbed);
   try {

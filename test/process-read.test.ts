@@ -1,6 +1,7 @@
 import test from 'ava';
 import { builtinByPdb } from '../src/ntos/layout-table.ts';
-import { filetimeToIso, hasExited, implausibilities, readEprocess } from '../src/ntos/process.ts';
+import { filetimeToIso } from '../src/dump/numbers.ts';
+import { hasExited, implausibilities, readEprocess } from '../src/ntos/process.ts';
 import { walkProcessList } from '../src/ntos/process-list.ts';
 import { decodeBytes, decodeUtf16 } from '../src/ntos/strings.ts';
 import { decodeProtection } from '../src/vsm/protection.ts';

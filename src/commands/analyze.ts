@@ -12,7 +12,7 @@ import { hashEvidence } from '../dump/hash.ts';
 import { openDump } from '../dump/open.ts';
 import { machineName } from '../dump/crash-structs.ts';
 import { ExitCode, UsageError } from '../errors.ts';
-import { filetimeToIso } from '../ntos/process.ts';
+import { filetimeToIso } from '../dump/numbers.ts';
 import { buildReport, createProgress, renderHtml, renderJson, renderNdjson, renderTerminal, type EvidenceInfo } from '../reports/index.ts';
 import { analyzeDump } from '../vsm/analyze.ts';
 import { SEVERITIES, type Severity } from '../vsm/types.ts';

@@ -5,19 +5,11 @@ import { openDump } from '../dump/open.ts';
 import { hashEvidence } from '../dump/hash.ts';
 import { dumpTypeName, machineName } from '../dump/crash-structs.ts';
 import { PAGE_SIZE, type Dump } from '../dump/types.ts';
+import { filetimeToIso, hex } from '../dump/numbers.ts';
 import { createProgress } from '../reports/progress.ts';
 import { jsonStringify, terminalText } from '../reports/sanitize.ts';
 import { ExitCode } from '../errors.ts';
 
-const hex = (v: number | bigint) => `0x${v.toString(16)}`;
-
-/** FILETIME (100 ns since 1601) → ISO-8601 UTC; null when unset or out of range. */
-export function filetimeToIso(ft: bigint): string | null {
-  if (ft <= 0n) return null;
-  const ms = Number(ft / 10000n) - 11644473600000;
-  const d = new Date(ms);
-  return Number.isFinite(d.getTime()) && ms > 0 ? d.toISOString() : null;
-}
 
 const PRODUCT_TYPES: Record<number, string> = { 1: 'workstation', 2: 'domain controller', 3: 'server' };
 const MAX_LISTED_RUNS = 64;

@@ -3,6 +3,7 @@
 // a miss the exact file, store path, ISF path and URL to fetch (exit code 4, distinct from bad
 // input's 2). Text by default; --json prints one object (addresses as "0x…" strings).
 import { openDump } from '../dump/open.ts';
+import { hexOrNull } from '../dump/numbers.ts';
 import { ExitCode } from '../errors.ts';
 import { inferLayout } from '../ntos/infer.ts';
 import { discoverKernel, observedRvas, type KernelDiscovery } from '../ntos/kernel.ts';
@@ -12,7 +13,6 @@ import { KernelSymbolsNeededError, resolveSymbols, wantedFor, type ResolvedSymbo
 import { applySymbols } from '../ntos/kernel.ts';
 import { jsonStringify, terminalText } from '../reports/sanitize.ts';
 
-const hex = (v: bigint | number | undefined) => (v === undefined ? null : `0x${v.toString(16)}`);
 
 export interface WhichReport {
   dump: { path: string; format: string; formatName: string };
@@ -91,13 +91,13 @@ export async function which(
     dump: { path: dump.path, format: dump.format, formatName: dump.formatName },
     kernel: {
       pdb: k.pdb ?? null,
-      base: hex(k.kernelBase),
+      base: hexOrNull(k.kernelBase),
       size: k.kernelSize ?? null,
       build: k.build ?? null,
-      dtb: hex(k.dtb)!,
-      psActiveProcessHead: hex(kernel.psActiveProcessHead),
-      psLoadedModuleList: hex(kernel.psLoadedModuleList),
-      kdDebuggerDataBlock: hex(kernel.kdbg),
+      dtb: hexOrNull(k.dtb)!,
+      psActiveProcessHead: hexOrNull(kernel.psActiveProcessHead),
+      psLoadedModuleList: hexOrNull(kernel.psLoadedModuleList),
+      kdDebuggerDataBlock: hexOrNull(kernel.kdbg),
       imageStorePath: k.pe?.imageStorePath ?? null,
       method: k.method,
       evidence: [...kernel.evidence],

@@ -61,7 +61,9 @@ function struct<T>(name: string, size: number, rows: ReadonlyArray<readonly [num
 // DUMP_HEADER64 (0x2000 bytes at file offset 0)
 
 export const DUMP_HEADER64_SIZE = 0x2000;
+/** Signature (first 4 bytes) of every Windows crash dump header. */
 export const SIG_PAGE = 'PAGE';
+/** `PAGEDU64`: the 64-bit header (the ValidDump field, bytes 4..7). */
 export const VALID_DU64 = 'DU64';
 /** `PAGEDUMP`: the 32-bit header. */
 export const VALID_DUMP32 = 'DUMP';

@@ -9,6 +9,7 @@ import {
   RDMP_HEADER_OFFSET, RDMP_MARKER, RDMP_PFN_RANGE, RDMP_RANGES_OFFSET, dumpTypeName, machineName, type DumpHeader64,
 } from './crash-structs.ts';
 import type { EvidenceFile } from './evidence-file.ts';
+import { hex } from './numbers.ts';
 import { BitmapPhysicalMemory, MAX_PFN, RunPhysicalMemory, type FilePhysicalMemory, type FileSegment } from './physical.ts';
 import { parseTriage, type TriageInfo } from './triage.ts';
 import { PAGE_SIZE, type CrashHeaderInfo, type Dump, type DumpFormat } from './types.ts';
@@ -32,8 +33,6 @@ class Steps {
     return r;
   }
 }
-
-const hex = (n: number | bigint) => `0x${n.toString(16)}`;
 
 function headerInfo(h: DumpHeader64): CrashHeaderInfo {
   return {

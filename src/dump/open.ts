@@ -12,7 +12,7 @@
 // is a PhysicalMemory (undefined for triage dumps); X64VirtualMemory in x64.ts walks it.
 import { BadInputError, UnsupportedError } from '../errors.ts';
 import { openCrash64, type OpenOptions } from './crash.ts';
-import { DUMP_HEADER32, machineName } from './crash-structs.ts';
+import { DUMP_HEADER32, machineName, SIG_PAGE, VALID_DU64, VALID_DUMP32 } from './crash-structs.ts';
 import { EvidenceFile } from './evidence-file.ts';
 import { RunPhysicalMemory } from './physical.ts';
 import { PAGE_SIZE, type Dump } from './types.ts';
@@ -56,11 +56,11 @@ function detect(file: EvidenceFile, opts: OpenOptions): Dump {
   if (file.size === 0) throw new BadInputError(`${file.path} is empty (0 bytes)`, 'dump.empty');
   const head = file.readExact(0, Math.min(file.size, 64), 'file head');
   const sig = head.toString('latin1', 0, Math.min(4, head.length));
-  if (sig === 'PAGE') {
+  if (sig === SIG_PAGE) {
     if (head.length < 8) throw new BadInputError('crash dump header is cut short (PAGE signature, nothing after it)', 'dump.truncated-header');
     const valid = head.toString('latin1', 4, 8);
-    if (valid === 'DU64') return openCrash64(file, opts);
-    if (valid === 'DUMP') {
+    if (valid === VALID_DU64) return openCrash64(file, opts);
+    if (valid === VALID_DUMP32) {
       if (head.length < DUMP_HEADER32.size) throw new UnsupportedError('32-bit crash dump (PAGEDUMP): not supported; only x64 (PAGEDU64) dumps are analysed', 'dump.unsupported-32bit');
       const h = DUMP_HEADER32.parse(head);
       throw new UnsupportedError(

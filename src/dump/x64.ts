@@ -8,6 +8,7 @@
 // self-map PML4 entry points at the PML4 itself).
 import { BadInputError } from '../errors.ts';
 import { MAX_READ_BYTES } from './physical.ts';
+import { CANONICAL_USER_END, isCanonical, pageTableRoot } from './numbers.ts';
 import { PAGE_SIZE, type MappedPage, type PhysicalMemory, type Translation, type VirtualMemory } from './types.ts';
 
 const TWO32 = 2 ** 32;
@@ -46,15 +47,10 @@ function pteOf(lo: number, hi: number): bigint {
   return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
 }
 
-export function isCanonical(va: bigint): boolean {
-  return (va >= 0n && va < 0x0000800000000000n) || (va >= 0xffff800000000000n && va <= 0xffffffffffffffffn);
-}
-
 /** Canonical VA → 48-bit linear number; undefined when not canonical. */
 function linear(va: bigint): number | undefined {
-  if (va >= 0n && va < 0x0000800000000000n) return Number(va);
-  if (va >= 0xffff800000000000n && va <= 0xffffffffffffffffn) return Number(va - KERNEL_SIGN);
-  return undefined;
+  if (!isCanonical(va)) return undefined;
+  return va < CANONICAL_USER_END ? Number(va) : Number(va - KERNEL_SIGN);
 }
 
 function canonical(lin: number): bigint {
@@ -70,8 +66,7 @@ export class X64VirtualMemory implements VirtualMemory {
     readonly physical: PhysicalMemory,
     dtb: number | bigint,
   ) {
-    const d = typeof dtb === 'bigint' ? dtb : BigInt(dtb);
-    this.dtb = Number(d & 0x000ffffffffff000n);
+    this.dtb = pageTableRoot(dtb);
   }
 
   /** The 8-byte entry `index` of the table page at `tablePa`, or undefined if that page is absent. */

@@ -16,6 +16,8 @@ import { PAGE_SIZE, type VirtualMemory } from '../dump/types.ts';
 import { X64VirtualMemory } from '../dump/x64.ts';
 import type { KernelDiscovery } from './kernel.ts';
 import type { FieldPlace, KernelLayout, LayoutFieldKey } from './layout.ts';
+import { IMAGE_FILE_NAME_BYTES, imageFileNameBytes, knownTrustlet, SECOND_LIST_ENTRIES, SECURE_SYSTEM, SYSTEM_PROCESS } from './process-names.ts';
+import { CANONICAL_KERNEL_MIN, hex } from '../dump/numbers.ts';
 
 export const INFER_LIMITS = {
   /** Processes walked to confirm the offsets. */
@@ -28,11 +30,6 @@ export const INFER_LIMITS = {
   maxEprocess: 0x1000,
 } as const;
 
-/** Second entries of the active process list on every Windows 10/11 we know (MemProcFS uses the same test). */
-const SECOND_NAMES = new Set(['Registry', 'smss.exe', 'Secure System', 'MemCompression']);
-/** Processes that are secure (IUM) by nature or by being trustlets (formats.md §6). */
-const SECURE_SYSTEM = 'Secure System';
-const TRUSTLET_NAMES = new Set(['LsaIso.exe', 'BioIso.exe', 'vmsp.exe', 'FsIso.exe']);
 
 export interface InferredProcess {
   readonly eprocess: bigint;
@@ -53,8 +50,9 @@ export interface Inference {
   readonly failure?: string;
 }
 
-const hex = (v: number | bigint) => `0x${v.toString(16)}`;
-const isKernelVa = (v: bigint | undefined): v is bigint => v !== undefined && v >= 0xffff800000000000n;
+/** System's ImageFileName field as stored: the anchor of both the offset search and the raw-image scan. */
+const SYSTEM_NAME = imageFileNameBytes(SYSTEM_PROCESS);
+const isKernelVa = (v: bigint | undefined): v is bigint => v !== undefined && v >= CANONICAL_KERNEL_MIN;
 
 function cString(b: Buffer): string {
   const nul = b.indexOf(0);
@@ -162,8 +160,8 @@ export function inferLayout(k: KernelDiscovery): Inference {
   const full = vm.read(sysEp, INFER_LIMITS.maxEprocess);
   if (!full) return fail(`System's EPROCESS ${hex(sysEp)} (+${hex(INFER_LIMITS.maxEprocess)}) is not readable`);
   const names: number[] = [];
-  for (let o = oLinks + 16; o + 15 <= full.length; o += 8) {
-    if (full.toString('latin1', o, o + 7) === 'System\0' && full.subarray(o + 7, o + 15).every((b) => b === 0)) names.push(o);
+  for (let o = oLinks + 16; o + IMAGE_FILE_NAME_BYTES <= full.length; o += 8) {
+    if (full.subarray(o, o + IMAGE_FILE_NAME_BYTES).equals(SYSTEM_NAME)) names.push(o);
   }
   if (names.length !== 1) return fail(`ImageFileName: ${names.length} places in System's EPROCESS hold "System"`);
   const oName = names[0];
@@ -172,7 +170,7 @@ export function inferLayout(k: KernelDiscovery): Inference {
   const second = vm.readU64(sysLinks);
   if (!isKernelVa(second) || second === head) return fail('System is the only entry of the process list');
   const secondName = cString(vm.read(second - BigInt(oLinks) + BigInt(oName), 15) ?? Buffer.alloc(0));
-  if (!SECOND_NAMES.has(secondName)) return fail(`the second list entry is named ${JSON.stringify(secondName)}, not one of ${[...SECOND_NAMES].join(', ')}`);
+  if (!SECOND_LIST_ENTRIES.has(secondName)) return fail(`the second list entry is named ${JSON.stringify(secondName)}, not one of ${[...SECOND_LIST_ENTRIES].join(', ')}`);
   evidence.push(`offsets: UniqueProcessId +${hex(oPid)}, ActiveProcessLinks +${hex(oLinks)}, ImageFileName +${hex(oName)}; second entry "${secondName}"`);
 
   // 6. Walk the list with these offsets.
@@ -273,8 +271,8 @@ function inferSecureMarker(
 ): { field?: { key: 'KPROCESS.SecureState' | 'KPROCESS.SecurePid'; offset: number }; reason: string } {
   const key = build !== undefined && build < 17763 ? ('KPROCESS.SecurePid' as const) : ('KPROCESS.SecureState' as const);
   const secureSystem = procs.filter((p) => p.name === SECURE_SYSTEM);
-  const trustlets = procs.filter((p) => TRUSTLET_NAMES.has(p.name));
-  const ordinary = procs.filter((p) => p.name !== SECURE_SYSTEM && !TRUSTLET_NAMES.has(p.name));
+  const trustlets = procs.filter((p) => knownTrustlet(p.name));
+  const ordinary = procs.filter((p) => p.name !== SECURE_SYSTEM && !knownTrustlet(p.name));
   const prefix = 'secure-process marker not inferred';
   if (secureSystem.length === 0 && trustlets.length === 0) {
     return { reason: `${prefix}: no "Secure System" or trustlet-named process to confirm it against (VSM may be off); secure flags are not reported` };
@@ -305,7 +303,6 @@ function inferSecureMarker(
 /** Scans physical memory for "System" with consistent links (raw images without symbols). */
 function findSystemLinks(vm: VirtualMemory, k: KernelDiscovery): { head: bigint; links: bigint; namePa: number } | undefined {
   const physical = vm.physical;
-  const needle = Buffer.from('System\0\0\0\0\0\0\0\0\0', 'latin1');
   const inKernel = (v: bigint) => k.kernelBase !== undefined && v >= k.kernelBase && v < k.kernelBase + BigInt(k.kernelSize ?? 0x4000000);
   let hits = 0;
   let pages = 0;
@@ -314,7 +311,7 @@ function findSystemLinks(vm: VirtualMemory, k: KernelDiscovery): { head: bigint;
       if (++pages > INFER_LIMITS.maxScanPages) return undefined;
       const page = physical.readPage(pfn);
       if (!page) continue;
-      for (let at = page.indexOf(needle); at >= 0; at = page.indexOf(needle, at + 8)) {
+      for (let at = page.indexOf(SYSTEM_NAME); at >= 0; at = page.indexOf(SYSTEM_NAME, at + 8)) {
         if (at % 8 !== 0) continue;
         if (++hits > INFER_LIMITS.maxNameHits) return undefined;
         // Links lie before the name in every known build, within the same EPROCESS.

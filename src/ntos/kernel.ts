@@ -17,6 +17,8 @@ import { EvidenceFile } from '../dump/evidence-file.ts';
 import { TRIAGE_LIMITS } from '../dump/triage.ts';
 import { PAGE_SIZE, type Dump, type PhysicalMemory, type VirtualMemory } from '../dump/types.ts';
 import { X64VirtualMemory } from '../dump/x64.ts';
+import { CANONICAL_KERNEL_MIN, hex, pageTableRoot, U64_MASK } from '../dump/numbers.ts';
+import { EXPECTED_LOW_STUB_JMP, LOW_STUB_CR3, LOW_STUB_JMP_MASK, LOW_STUB_KERNEL_ENTRY, lowStubEntryPlausible } from '../dump/low-stub.ts';
 import type { KernelLayout } from './layout.ts';
 import { readPeDebugInfo, type PeDebugInfo, type ReadAt } from './pe.ts';
 import type { PdbIdentity } from './symbol-store.ts';
@@ -87,10 +89,8 @@ export interface KernelDiscovery {
   readonly vm?: VirtualMemory;
 }
 
-const hex = (v: number | bigint) => `0x${v.toString(16)}`;
-
 function isKernelVa(v: bigint): boolean {
-  return v >= 0xffff800000000000n && v <= 0xffffffffffffffffn;
+  return v >= CANONICAL_KERNEL_MIN && v <= U64_MASK;
 }
 
 function sane(v: bigint | undefined): v is bigint {
@@ -224,11 +224,11 @@ export function findLowStub(physical: PhysicalMemory): { pfn: number; cr3: numbe
     const page = physical.readPage(pfn);
     if (!page) continue;
     const q0 = page.readBigUInt64LE(0);
-    if ((q0 & 0x00ffffffffff00ffn) !== 0x00000001000600e9n) continue;
-    const entry = page.readBigUInt64LE(0x70);
-    if ((entry & 0xfffff80000000003n) !== 0xfffff80000000000n) continue;
-    const cr3 = page.readBigUInt64LE(0xa0);
-    const dtb = Number(cr3 & 0x000ffffffffff000n);
+    if ((q0 & LOW_STUB_JMP_MASK) !== EXPECTED_LOW_STUB_JMP) continue;
+    const entry = page.readBigUInt64LE(LOW_STUB_KERNEL_ENTRY);
+    if (!lowStubEntryPlausible(entry)) continue;
+    const cr3 = page.readBigUInt64LE(LOW_STUB_CR3);
+    const dtb = pageTableRoot(cr3);
     if (dtb === 0 || (cr3 & 0x7ff0000000000000n) !== 0n) continue; // bits 52..62 must be clear
     if (dtb / PAGE_SIZE >= physical.pageLimit || !physical.isPresent(dtb / PAGE_SIZE)) continue;
     return { pfn, cr3: dtb, entry };
@@ -320,7 +320,7 @@ function readKernelImage(
 function discoverCrash(dump: Dump, physical: PhysicalMemory): KernelDiscovery {
   const h = dump.header!;
   const n = new Notes();
-  const dtb = Number(h.directoryTableBase & 0x000ffffffffff000n);
+  const dtb = pageTableRoot(h.directoryTableBase);
   n.saw(`DTB ${hex(dtb)} from the crash dump header`);
   if (dtb === 0 || dtb / PAGE_SIZE >= physical.pageLimit) throw new BadInputError(`crash dump header DirectoryTableBase ${hex(h.directoryTableBase)} is outside physical memory`, 'kernel.bad-dtb');
   const vm = new X64VirtualMemory(physical, dtb);
@@ -426,7 +426,7 @@ function discoverTriage(dump: Dump): KernelDiscovery {
   const h = dump.header!;
   const n = new Notes();
   const t = triageOf(dump);
-  const dtb = Number(h.directoryTableBase & 0x000ffffffffff000n);
+  const dtb = pageTableRoot(h.directoryTableBase);
   n.saw(`DTB ${hex(dtb)} from the crash dump header (a triage dump holds no physical memory to translate with)`);
   const build = plausibleBuild(h.minorVersion) ? h.minorVersion : undefined;
   if (build) n.saw(`build ${build} from the header's MinorVersion`);

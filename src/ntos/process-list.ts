@@ -4,7 +4,8 @@
 // on bad data.
 import type { VirtualMemory } from '../dump/types.ts';
 import type { KernelLayout } from './layout.ts';
-import { hex, implausibilities, isKernelPointer, readEprocess, type EprocessInfo, type ReadProcessOptions } from './process.ts';
+import { hex } from '../dump/numbers.ts';
+import { implausibilities, isKernelPointer, readEprocess, type EprocessInfo, type ReadProcessOptions } from './process.ts';
 
 export type ListIssueKind =
   | 'head-unreadable'

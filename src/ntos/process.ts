@@ -3,42 +3,23 @@
 // length or a time; what cannot be read is listed in `unreadable`, never invented.
 import type { PhysicalMemory, VirtualMemory } from '../dump/types.ts';
 import { PAGE_SIZE } from '../dump/types.ts';
+import { CANONICAL_KERNEL_MIN, CANONICAL_USER_END, filetimeSane, isCanonical, pageTableRoot, U64_MASK } from '../dump/numbers.ts';
 import type { FieldPlace, KernelLayout, LayoutFieldKey } from './layout.ts';
 import { decodeBytes, decodeUtf16, printableRatio, type DumpString } from './strings.ts';
 
 /** Lowest canonical kernel-half address. */
-export const KERNEL_MIN = 0xffff800000000000n;
+export const KERNEL_MIN = CANONICAL_KERNEL_MIN;
 /** Highest user-mode address (x64, 128 TiB user space). */
-export const USER_MAX = 0x00007fffffffffffn;
-const U64_MASK = (1n << 64n) - 1n;
+export const USER_MAX = CANONICAL_USER_END - 1n;
 
-export function isCanonical(va: bigint): boolean {
-  const top = (va & U64_MASK) >> 47n;
-  return top === 0n || top === 0x1ffffn;
-}
 export function isKernelPointer(va: bigint): boolean {
   return va >= KERNEL_MIN && va <= U64_MASK && (va & 7n) === 0n;
 }
 export function isUserPointer(va: bigint): boolean {
   return va > 0n && va <= USER_MAX;
 }
-export function hex(v: bigint | number): string {
-  return '0x' + BigInt(v).toString(16);
-}
-
-// FILETIME: 100 ns since 1601-01-01 UTC. Times outside 1990..2200 are treated as impossible values.
-const FT_UNIX_EPOCH = 116444736000000000n;
-const FT_MIN = FT_UNIX_EPOCH + 631152000n * 10_000_000n; // 1990-01-01
-const FT_MAX = FT_UNIX_EPOCH + 7258118400n * 10_000_000n; // 2200-01-01
-export function filetimeSane(ft: bigint): boolean {
-  return ft >= FT_MIN && ft < FT_MAX;
-}
-/** ISO-8601 UTC with millisecond precision, or null when zero/impossible. */
-export function filetimeToIso(ft: bigint | undefined): string | null {
-  if (ft === undefined || ft === 0n || !filetimeSane(ft)) return null;
-  const ms = (ft - FT_UNIX_EPOCH) / 10_000n;
-  return new Date(Number(ms)).toISOString();
-}
+// The shared helpers (one definition, src/dump/numbers.ts), re-exported for the modules that took them from here.
+export { filetimeSane, filetimeToIso, hex, isCanonical } from '../dump/numbers.ts';
 
 /** Bytes of one object with the ranges that could actually be read. */
 export class ObjectBytes {
@@ -255,7 +236,7 @@ export function decodeEprocess(obj: ObjectBytes, layout: KernelLayout, at: { va:
     imagePath = readUnicodeString(opts.kernel, layout, ptr + BigInt(f(layout, 'OBJECT_NAME_INFORMATION.Name')?.offset ?? 0));
   }
   if (!imagePath && opts.vmForDtb && peb !== undefined && isUserPointer(peb) && dtb !== undefined && dtb !== 0n) {
-    imagePath = pebImagePath(opts.vmForDtb(Number(dtb & 0x000ffffffffff000n)), layout, peb);
+    imagePath = pebImagePath(opts.vmForDtb(pageTableRoot(dtb)), layout, peb);
   }
   if (!imagePath && (peb !== undefined && peb !== 0n || (ptr !== undefined && ptr !== 0n))) unreadable.push('imagePath');
 

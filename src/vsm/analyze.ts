@@ -11,13 +11,15 @@ import { resolveKernelLayout, type ResolveOptions } from '../ntos/symbols.ts';
 import type { KernelLayout } from '../ntos/layout.ts';
 import { findMarkers, PARTLY_ABSENT, scanProcesses, typeIndexKeyFromCookie, typeIndexKeyFromKnown, type ScanHit, type TypeIndexCheck } from '../ntos/pool-scan.ts';
 import { walkProcessList, type ListIssueKind, type ListWalk } from '../ntos/process-list.ts';
-import { filetimeToIso, hasExited, hex, isUserPointer, type EprocessInfo } from '../ntos/process.ts';
+import { filetimeToIso, hex, pageTableRoot } from '../dump/numbers.ts';
+import { hasExited, isUserPointer, type EprocessInfo } from '../ntos/process.ts';
 import { walkVads } from '../ntos/vad.ts';
 import { MASQUERADE_NAME, ROOTKIT } from './attack.ts';
 import { baselineUsable, classifyUserPages, judgeIsolation, type Baseline } from './isolation.ts';
 import { computePosture, systemVerdict } from './posture.ts';
 import { decodeProtection } from './protection.ts';
-import { judgeSecure, SECURE_SYSTEM } from './secure.ts';
+import { judgeSecure } from './secure.ts';
+import { SECURE_SYSTEM } from '../ntos/process-names.ts';
 import type { Analysis, Finding, KernelInfo, ProcessRecord, ProcessSource, Severity } from './types.ts';
 
 /** The kernel as discovery found it: its address space, layout and anchors. */
@@ -234,7 +236,7 @@ export function analyzeKernel(ev: EvidenceView, k: KernelContext, opts: AnalyzeO
   // Highest physical page the kernel's own structures reference that the evidence lacks.
   let maxAbsentPfn = -1;
   for (const { m } of ordinary.slice(0, maxBase)) {
-    const c = classifyUserPages(vmForDtb(Number(m.info.dtb! & 0x000ffffffffff000n)), pm, { maxPagesRead: opts.baselinePagesPerProcess ?? DEFAULT_BASELINE_PAGES, maxEntries: 1 << 16 });
+    const c = classifyUserPages(vmForDtb(pageTableRoot(m.info.dtb!)), pm, { maxPagesRead: opts.baselinePagesPerProcess ?? DEFAULT_BASELINE_PAGES, maxEntries: 1 << 16 });
     if (c.capHit) baselineCapped = true;
     maxAbsentPfn = Math.max(maxAbsentPfn, c.maxAbsentPfn);
     if (c.pagesMapped === 0) continue;
@@ -252,7 +254,7 @@ export function analyzeKernel(ev: EvidenceView, k: KernelContext, opts: AnalyzeO
     if (d.rec.secure !== true || !d.m.info.dtb) continue;
     const vadRoot = d.m.info.vadRoot;
     const vads = vadRoot !== undefined && vadRoot !== 0n ? walkVads(k.vm, layout, vadRoot) : undefined;
-    const c = classifyUserPages(vmForDtb(Number(d.m.info.dtb & 0x000ffffffffff000n)), pm, { vads: vads?.ranges });
+    const c = classifyUserPages(vmForDtb(pageTableRoot(d.m.info.dtb)), pm, { vads: vads?.ranges });
     if (c.capHit) capsHit.push({ cap: `isolation.pages(pid ${d.rec.pid})`, limit: 0 });
     maxAbsentPfn = Math.max(maxAbsentPfn, c.maxAbsentPfn);
     const iso = judgeIsolation({ ...c, partial: c.partial || (vads !== undefined && !vads.complete) }, baseline);

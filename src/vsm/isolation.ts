@@ -4,7 +4,8 @@
 import type { PhysicalMemory, VirtualMemory } from '../dump/types.ts';
 import { PAGE_SIZE } from '../dump/types.ts';
 import type { VadRange } from '../ntos/vad.ts';
-import { hex, USER_MAX } from '../ntos/process.ts';
+import { hex, PHYS_FRAME_MASK } from '../dump/numbers.ts';
+import { USER_MAX } from '../ntos/process.ts';
 import type { Isolation, IsolationCounts, IsolationVerdict } from './types.ts';
 
 export interface PageClassification extends IsolationCounts {
@@ -30,7 +31,6 @@ export interface ClassifyOptions {
   readonly samples?: number;
 }
 
-const FRAME = 0x000ffffffffff000n;
 export const DEFAULT_MAX_ENTRIES = 1 << 21;
 export const DEFAULT_MAX_PAGES_READ = 1 << 20;
 
@@ -92,7 +92,7 @@ export function classifyUserPages(vm: VirtualMemory, pm: PhysicalMemory, opts: C
             break entries;
           }
           frames += pages;
-          const base = Number(t.pte & FRAME & ~BigInt(m.pageSize - 1)) / PAGE_SIZE;
+          const base = Number(t.pte & PHYS_FRAME_MASK & ~BigInt(m.pageSize - 1)) / PAGE_SIZE;
           classifyRange(base, pages, m.va);
           continue;
         }

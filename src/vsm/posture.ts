@@ -2,7 +2,7 @@
 // where the dump likely came from, and the system-wide isolation verdict — each with the evidence
 // sentence behind it.
 import type { DumpFormat } from '../dump/types.ts';
-import { SECURE_SYSTEM } from './secure.ts';
+import { SECURE_SYSTEM } from '../ntos/process-names.ts';
 import type { Posture, ProcessRecord, VsmVerdict } from './types.ts';
 
 export type DumpOrigin = 'vtl0-crash-dump' | 'raw-acquisition' | 'hypervisor-capture' | 'unknown';

@@ -3,26 +3,12 @@
 // Trustlet IDs are only stated where known (LsaIso.exe = 1) or recorded by the dump (14393's
 // EPROCESS.TrustletIdentity); later builds keep the ID in the secure kernel only.
 import type { EprocessInfo } from '../ntos/process.ts';
-
-/** Known trustlet image names (lower case) → trustlet ID where verified, else null. */
-export const TRUSTLETS: ReadonlyMap<string, { readonly name: string; readonly id: number | null }> = new Map([
-  ['lsaiso.exe', { name: 'LsaIso.exe', id: 1 }],
-  ['bioiso.exe', { name: 'BioIso.exe', id: null }],
-  ['vmsp.exe', { name: 'vmsp.exe', id: null }],
-  ['fsiso.exe', { name: 'FsIso.exe', id: null }],
-]);
-
-export const SECURE_SYSTEM = 'Secure System';
+import { knownTrustlet, SECURE_SYSTEM } from '../ntos/process-names.ts';
 
 export function secureFlag(p: EprocessInfo): boolean | null {
   if (p.secureState !== undefined) return p.secureState !== 0n;
   if (p.securePid !== undefined) return p.securePid !== 0n;
   return null;
-}
-
-/** A known trustlet by image name (ImageFileName is truncated to 14 characters by Windows). */
-export function knownTrustlet(name: string): { name: string; id: number | null } | undefined {
-  return TRUSTLETS.get(name.toLowerCase());
 }
 
 export interface SecureJudgement {

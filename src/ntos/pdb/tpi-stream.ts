@@ -5,7 +5,7 @@
 // one damaged record never costs the rest of the stream.
 import { Parser } from 'binary-parser/dist/binary_parser.js';
 import { BadInputError } from '../../errors.ts';
-import { Cursor, RecordError, skipPadding, type NumericValue } from './codeview.ts';
+import { Cursor, Leaf, RecordError, skipPadding, type NumericValue } from './codeview.ts';
 
 export const tpiHeaderParser = new Parser()
   .endianness('little')
@@ -158,15 +158,15 @@ export type TypeRecord =
 
 function udtKind(leaf: number): UdtKind {
   switch (leaf) {
-    case 0x1504 /* LF_CLASS */:
-    case 0x1004 /* LF_CLASS_ST */:
-    case 0x1608 /* LF_CLASS2 */:
+    case Leaf.LF_CLASS:
+    case Leaf.LF_CLASS_ST:
+    case Leaf.LF_CLASS2:
       return 'class';
-    case 0x1506 /* LF_UNION */:
-    case 0x1006 /* LF_UNION_ST */:
+    case Leaf.LF_UNION:
+    case Leaf.LF_UNION_ST:
       return 'union';
-    case 0x1519 /* LF_INTERFACE */:
-    case 0x160b /* LF_INTERFACE2 */:
+    case Leaf.LF_INTERFACE:
+    case Leaf.LF_INTERFACE2:
       return 'interface';
     default:
       return 'struct';
@@ -179,46 +179,46 @@ function decodeFieldList(c: Cursor): FieldListRecord {
     const at = c.pos;
     const leaf = c.u16();
     switch (leaf) {
-      case 0x150d /* LF_MEMBER */:
-      case 0x1405 /* LF_MEMBER_ST */: {
+      case Leaf.LF_MEMBER:
+      case Leaf.LF_MEMBER_ST: {
         const attrs = c.u16();
         const type = c.u32();
         const offset = c.unsigned();
-        fields.push({ kind: 'member', attrs, type, offset, name: c.name(leaf === 0x1405 /* LF_MEMBER_ST */) });
+        fields.push({ kind: 'member', attrs, type, offset, name: c.name(leaf === Leaf.LF_MEMBER_ST) });
         break;
       }
-      case 0x150e /* LF_STMEMBER */:
-      case 0x1406 /* LF_STMEMBER_ST */: {
+      case Leaf.LF_STMEMBER:
+      case Leaf.LF_STMEMBER_ST: {
         const attrs = c.u16();
         const type = c.u32();
-        fields.push({ kind: 'static', attrs, type, name: c.name(leaf === 0x1406 /* LF_STMEMBER_ST */) });
+        fields.push({ kind: 'static', attrs, type, name: c.name(leaf === Leaf.LF_STMEMBER_ST) });
         break;
       }
-      case 0x1502 /* LF_ENUMERATE */:
-      case 0x0403 /* LF_ENUMERATE_ST */: {
+      case Leaf.LF_ENUMERATE:
+      case Leaf.LF_ENUMERATE_ST: {
         const attrs = c.u16();
         const value = c.numeric();
-        fields.push({ kind: 'enumerate', attrs, value, name: c.name(leaf === 0x0403 /* LF_ENUMERATE_ST */) });
+        fields.push({ kind: 'enumerate', attrs, value, name: c.name(leaf === Leaf.LF_ENUMERATE_ST) });
         break;
       }
-      case 0x1510 /* LF_NESTTYPE */:
-      case 0x1408 /* LF_NESTTYPE_ST */:
-      case 0x1512 /* LF_NESTTYPEEX */:
-      case 0x140d /* LF_NESTTYPEEX_ST */: {
+      case Leaf.LF_NESTTYPE:
+      case Leaf.LF_NESTTYPE_ST:
+      case Leaf.LF_NESTTYPEEX:
+      case Leaf.LF_NESTTYPEEX_ST: {
         c.u16(); // pad (NESTTYPE) or attributes (NESTTYPEEX)
         const type = c.u32();
-        fields.push({ kind: 'nesttype', type, name: c.name(leaf === 0x1408 /* LF_NESTTYPE_ST */ || leaf === 0x140d /* LF_NESTTYPEEX_ST */) });
+        fields.push({ kind: 'nesttype', type, name: c.name(leaf === Leaf.LF_NESTTYPE_ST || leaf === Leaf.LF_NESTTYPEEX_ST) });
         break;
       }
-      case 0x1400 /* LF_BCLASS */:
-      case 0x151a /* LF_BINTERFACE */: {
+      case Leaf.LF_BCLASS:
+      case Leaf.LF_BINTERFACE: {
         c.u16();
         const type = c.u32();
         fields.push({ kind: 'base', type, offset: c.unsigned() });
         break;
       }
-      case 0x1401 /* LF_VBCLASS */:
-      case 0x1402 /* LF_IVBCLASS */: {
+      case Leaf.LF_VBCLASS:
+      case Leaf.LF_IVBCLASS: {
         c.u16();
         const type = c.u32();
         c.u32(); // virtual base pointer type
@@ -227,45 +227,45 @@ function decodeFieldList(c: Cursor): FieldListRecord {
         fields.push({ kind: 'base', type, offset: -1 });
         break;
       }
-      case 0x1404 /* LF_INDEX */: {
+      case Leaf.LF_INDEX: {
         c.u16();
         fields.push({ kind: 'index', continuation: c.u32() });
         break;
       }
-      case 0x150f /* LF_METHOD */:
-      case 0x1407 /* LF_METHOD_ST */: {
+      case Leaf.LF_METHOD:
+      case Leaf.LF_METHOD_ST: {
         c.u16(); // overload count
         c.u32(); // method list
-        fields.push({ kind: 'method', name: c.name(leaf === 0x1407 /* LF_METHOD_ST */) });
+        fields.push({ kind: 'method', name: c.name(leaf === Leaf.LF_METHOD_ST) });
         break;
       }
-      case 0x1511 /* LF_ONEMETHOD */:
-      case 0x140b /* LF_ONEMETHOD_ST */: {
+      case Leaf.LF_ONEMETHOD:
+      case Leaf.LF_ONEMETHOD_ST: {
         const attrs = c.u16();
         c.u32();
         const mprop = (attrs >> 2) & 7;
         if (mprop === 4 || mprop === 6) c.u32(); // introducing virtual: vtable offset
-        fields.push({ kind: 'method', name: c.name(leaf === 0x140b /* LF_ONEMETHOD_ST */) });
+        fields.push({ kind: 'method', name: c.name(leaf === Leaf.LF_ONEMETHOD_ST) });
         break;
       }
-      case 0x1409 /* LF_VFUNCTAB */: {
+      case Leaf.LF_VFUNCTAB: {
         c.u16();
         fields.push({ kind: 'vfunctab', type: c.u32() });
         break;
       }
-      case 0x140a /* LF_FRIENDCLS */: {
+      case Leaf.LF_FRIENDCLS: {
         c.u16();
         c.u32();
         break;
       }
-      case 0x150c /* LF_FRIENDFCN */:
-      case 0x1403 /* LF_FRIENDFCN_ST */: {
+      case Leaf.LF_FRIENDFCN:
+      case Leaf.LF_FRIENDFCN_ST: {
         c.u16();
         c.u32();
-        c.name(leaf === 0x1403 /* LF_FRIENDFCN_ST */);
+        c.name(leaf === Leaf.LF_FRIENDFCN_ST);
         break;
       }
-      case 0x140c /* LF_VFUNCOFF */: {
+      case Leaf.LF_VFUNCOFF: {
         c.u16();
         c.u32();
         c.u32();
@@ -289,25 +289,25 @@ export function decodeRecord(buf: Buffer, start: number, end: number, reuse?: Cu
   try {
     leaf = c.u16();
     switch (leaf) {
-      case 0x1505 /* LF_STRUCTURE */:
-      case 0x1504 /* LF_CLASS */:
-      case 0x1519 /* LF_INTERFACE */:
-      case 0x1005 /* LF_STRUCTURE_ST */:
-      case 0x1004 /* LF_CLASS_ST */: {
+      case Leaf.LF_STRUCTURE:
+      case Leaf.LF_CLASS:
+      case Leaf.LF_INTERFACE:
+      case Leaf.LF_STRUCTURE_ST:
+      case Leaf.LF_CLASS_ST: {
         const memberCount = c.u16();
         const props = c.u16();
         const fieldList = c.u32();
         c.u32(); // derived-from list
         c.u32(); // vtable shape
         const size = c.unsigned();
-        const pascal = leaf === 0x1005 /* LF_STRUCTURE_ST */ || leaf === 0x1004 /* LF_CLASS_ST */;
+        const pascal = leaf === Leaf.LF_STRUCTURE_ST || leaf === Leaf.LF_CLASS_ST;
         const name = c.name(pascal);
         const uniqueName = props & Prop.HasUniqueName && c.remaining > 0 && !pascal ? c.cstring() : undefined;
         return { kind: udtKind(leaf), leaf, memberCount, props, fieldList, size, name, uniqueName, forwardRef: (props & Prop.ForwardRef) !== 0 };
       }
-      case 0x1609 /* LF_STRUCTURE2 */:
-      case 0x1608 /* LF_CLASS2 */:
-      case 0x160b /* LF_INTERFACE2 */: {
+      case Leaf.LF_STRUCTURE2:
+      case Leaf.LF_CLASS2:
+      case Leaf.LF_INTERFACE2: {
         // Newer MSVC: 32-bit properties and a member count after the vtable shape.
         const props = c.u32();
         const fieldList = c.u32();
@@ -319,64 +319,64 @@ export function decodeRecord(buf: Buffer, start: number, end: number, reuse?: Cu
         const uniqueName = props & Prop.HasUniqueName && c.remaining > 0 ? c.cstring() : undefined;
         return { kind: udtKind(leaf), leaf, memberCount, props, fieldList, size, name, uniqueName, forwardRef: (props & Prop.ForwardRef) !== 0 };
       }
-      case 0x1506 /* LF_UNION */:
-      case 0x1006 /* LF_UNION_ST */: {
+      case Leaf.LF_UNION:
+      case Leaf.LF_UNION_ST: {
         const memberCount = c.u16();
         const props = c.u16();
         const fieldList = c.u32();
         const size = c.unsigned();
-        const pascal = leaf === 0x1006 /* LF_UNION_ST */;
+        const pascal = leaf === Leaf.LF_UNION_ST;
         const name = c.name(pascal);
         const uniqueName = props & Prop.HasUniqueName && c.remaining > 0 && !pascal ? c.cstring() : undefined;
         return { kind: 'union', leaf, memberCount, props, fieldList, size, name, uniqueName, forwardRef: (props & Prop.ForwardRef) !== 0 };
       }
-      case 0x1507 /* LF_ENUM */:
-      case 0x1007 /* LF_ENUM_ST */: {
+      case Leaf.LF_ENUM:
+      case Leaf.LF_ENUM_ST: {
         const memberCount = c.u16();
         const props = c.u16();
         const underlying = c.u32();
         const fieldList = c.u32();
-        const pascal = leaf === 0x1007 /* LF_ENUM_ST */;
+        const pascal = leaf === Leaf.LF_ENUM_ST;
         const name = c.name(pascal);
         const uniqueName = props & Prop.HasUniqueName && c.remaining > 0 && !pascal ? c.cstring() : undefined;
         return { kind: 'enum', leaf, memberCount, props, underlying, fieldList, name, uniqueName, forwardRef: (props & Prop.ForwardRef) !== 0 };
       }
-      case 0x1002 /* LF_POINTER */: {
+      case Leaf.LF_POINTER: {
         const referent = c.u32();
         const attrs = c.u32();
         return { kind: 'pointer', referent, attrs, ptrKind: attrs & 0x1f, mode: (attrs >> 5) & 7, size: (attrs >> 13) & 0x3f };
       }
-      case 0x1001 /* LF_MODIFIER */: {
+      case Leaf.LF_MODIFIER: {
         const referent = c.u32();
         return { kind: 'modifier', referent, modifiers: c.u16() };
       }
-      case 0x1503 /* LF_ARRAY */:
-      case 0x1003 /* LF_ARRAY_ST */: {
+      case Leaf.LF_ARRAY:
+      case Leaf.LF_ARRAY_ST: {
         const element = c.u32();
         const indexType = c.u32();
         const size = c.unsigned();
-        return { kind: 'array', element, indexType, size, name: c.remaining > 0 ? c.name(leaf === 0x1003 /* LF_ARRAY_ST */) : '' };
+        return { kind: 'array', element, indexType, size, name: c.remaining > 0 ? c.name(leaf === Leaf.LF_ARRAY_ST) : '' };
       }
-      case 0x1205 /* LF_BITFIELD */: {
+      case Leaf.LF_BITFIELD: {
         const type = c.u32();
         const length = c.u8();
         return { kind: 'bitfield', type, length, position: c.u8() };
       }
-      case 0x1008 /* LF_PROCEDURE */: {
+      case Leaf.LF_PROCEDURE: {
         const returnType = c.u32();
         const callConv = c.u8();
         c.u8(); // function attributes
         const paramCount = c.u16();
         return { kind: 'procedure', returnType, callConv, paramCount, argList: c.u32() };
       }
-      case 0x1201 /* LF_ARGLIST */: {
+      case Leaf.LF_ARGLIST: {
         const n = c.u32();
         if (n * 4 > c.remaining) throw new RecordError(`argument list of ${n} overruns the record`);
         const args: number[] = [];
         for (let i = 0; i < n; i++) args.push(c.u32());
         return { kind: 'arglist', args };
       }
-      case 0x1203 /* LF_FIELDLIST */:
+      case Leaf.LF_FIELDLIST:
         return decodeFieldList(c);
       default:
         return { kind: 'other', leaf };
