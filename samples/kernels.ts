@@ -1,8 +1,8 @@
 // The real kernel layouts we generate from (../shared/data/isf), keyed by PDB GUID-age.
 // The ISF holds no build number: builds come from the source repository's table (isf/SOURCES.md).
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import { packageInfo } from '../src/package-info.ts';
 
 export interface KnownKernel {
   readonly guidAge: string;
@@ -20,9 +20,9 @@ export const KNOWN_KERNELS: readonly KnownKernel[] = [
   { guidAge: '0CE4A95C0CD782A7596B034D8648E585-1', build: 22000, version: '10.0.22000.2538' },
 ];
 
-/** ../shared/data/isf relative to the repository root. */
+/** ../shared/data/isf beside the package root (the same from samples/ and from dist/samples/). */
 export function defaultIsfRoot(): string {
-  return fileURLToPath(new URL('../../shared/data/isf', import.meta.url));
+  return join(packageInfo().root, '..', 'shared', 'data', 'isf');
 }
 
 export function isfPathFor(guidAge: string, root = defaultIsfRoot()): string {

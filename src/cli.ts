@@ -1,6 +1,7 @@
 // The command line: it only wires the layers together. Each command lives in src/commands.
 import yargs, { type Argv } from 'yargs';
 import { ExitCode, VsmError } from './errors.ts';
+import { packageInfo } from './package-info.ts';
 import { configureLog, type LogLevel } from './log.ts';
 import { terminalText } from './reports/sanitize.ts';
 import { withAnalyzeOptions } from './batch/cli-options.ts';
@@ -169,7 +170,7 @@ export async function main(rawArgs: string[]): Promise<number> {
     .demandCommand(1, 'Name a command; see --help.')
     .strict()
     .help()
-    .version()
+    .version(packageInfo().version)
     .fail((msg, err, y) => {
       if (err) throw err;
       process.stderr.write(`vsm-forensics: ${msg}\n`);

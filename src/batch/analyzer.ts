@@ -1,5 +1,5 @@
 // Runs one analysis as a child process of our own CLI:
-//   node --import orphan-guard.mjs bin/vsm-forensics.js analyze DUMP --json … --ndjson … --html …
+//   node --import orphan-guard.mjs dist/src/main.js analyze DUMP --json … --ndjson … --html …
 // Why a process per job rather than a function call in a worker thread:
 // - the result is exactly what `vsm-forensics analyze` alone writes (same code path, same flags);
 // - a hostile dump that hangs, exhausts memory or crashes the analyzer takes down one child, which
@@ -7,7 +7,8 @@
 //   to renew its BullMQ job locks however long the analysis computes);
 // - a SIGKILLed parent takes its child with it (orphan-guard.mjs), so a stalled queue job is never
 //   still being analyzed when another worker picks it up.
-// The cost is one Node start per dump (~0.7 s with tsx), noise beside a multi-gigabyte dump.
+// The cost is one Node start per dump (compiled JavaScript: a fraction of a second), noise beside a
+// multi-gigabyte dump.
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readSync, fstatSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -21,12 +22,20 @@ export interface AnalyzerCommand {
   readonly args: readonly string[];
 }
 
-const BIN = fileURLToPath(new URL('../../bin/vsm-forensics.js', import.meta.url));
+/** True when this module runs as TypeScript source (tests, tsx), false when compiled into dist/. */
+const FROM_SOURCE = import.meta.url.endsWith('.ts');
+/** The CLI's entry in the same form as this module: dist/src/main.js, or src/main.ts under tsx. */
+const ENTRY = fileURLToPath(new URL(FROM_SOURCE ? '../main.ts' : '../main.js', import.meta.url));
 export const ORPHAN_GUARD = fileURLToPath(new URL('./orphan-guard.mjs', import.meta.url));
 
-/** Our own CLI's `analyze`, under the same Node binary that runs us. */
+/**
+ * Our own CLI's `analyze`, under the same Node binary that runs us, started from the compiled
+ * dist/ (no TypeScript loader, no transform cache) — or, when we run from source ourselves, from
+ * src/ through tsx (resolved here: the child's working directory is the result directory).
+ */
 export function cliAnalyzer(): AnalyzerCommand {
-  return { command: process.execPath, args: ['--import', ORPHAN_GUARD, BIN, 'analyze'] };
+  const loader = FROM_SOURCE ? ['--import', import.meta.resolve('tsx')] : [];
+  return { command: process.execPath, args: [...loader, '--import', ORPHAN_GUARD, ENTRY, 'analyze'] };
 }
 
 export interface AnalyzerRun {

@@ -2,15 +2,12 @@
 // Credential Guard scenario on a real Windows 10 19041 layout — once, then analyzes it exactly as
 // `analyze` would, writing the JSON, NDJSON and HTML reports under out/ (ignored by git).
 import { existsSync, mkdirSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, relative, resolve } from 'node:path';
 import { generate } from '../../samples/generate.ts';
 import { run as analyze } from './analyze.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-
 export async function run(argv: Record<string, unknown>): Promise<number> {
-  const outDir = join(ROOT, 'out');
+  const outDir = resolve('out');
   const dumpPath = join(outDir, 'sample', 'vsm-credential-guard.full.dmp');
   mkdirSync(join(outDir, 'sample'), { recursive: true });
   if (!existsSync(dumpPath) || !existsSync(`${dumpPath}.truth.json`)) {

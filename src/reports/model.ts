@@ -1,6 +1,6 @@
 // The versioned report model: one Analysis plus who ran what, when, on which evidence. Every
 // renderer reads only this; schema/report.schema.json describes it (bump SCHEMA_VERSION with it).
-import { readFileSync } from 'node:fs';
+import { packageInfo } from '../package-info.ts';
 import type {
   Analysis,
   DumpString,
@@ -96,14 +96,10 @@ export interface Report {
   readonly stats: Analysis['stats'];
 }
 
-/** This package's name and version (read once from package.json; the commit only when the caller knows it). */
+/** This package's name and version (from its package.json, wherever installed; the commit only when the caller knows it). */
 export const DEFAULT_TOOL: ToolInfo = (() => {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { name?: string; version?: string };
-    return { name: pkg.name ?? 'vsm-forensics', version: pkg.version ?? '0.0.0' };
-  } catch {
-    return { name: 'vsm-forensics', version: '0.0.0' };
-  }
+  const pkg = packageInfo();
+  return { name: pkg.name, version: pkg.version };
 })();
 
 export function severityRank(s: Severity): number {
