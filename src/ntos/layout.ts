@@ -77,6 +77,110 @@ export const LAYOUT_FIELDS = {
   'LDR_DATA_TABLE_ENTRY.BaseDllName': [['_LDR_DATA_TABLE_ENTRY', 'BaseDllName']],
   /** At the fixed VA 0xFFFFF780'00000000: the build number, readable without symbols (0x260 in every table kernel). */
   'KUSER_SHARED_DATA.NtBuildNumber': [['_KUSER_SHARED_DATA', 'NtBuildNumber']],
+
+  // --- Issue 12: what hangs off a process (threads, APCs, handles, token, VADs, drivers, flags). ---
+  // Checked in all 7 reference ISFs (14393..22000) and the 7601/9600 kernels of the table; a build
+  // without a field leaves it absent (null results), never another build's offset.
+  'ETHREAD.Cid.UniqueProcess': [['_ETHREAD', 'Cid.UniqueProcess']],
+  'ETHREAD.Cid.UniqueThread': [['_ETHREAD', 'Cid.UniqueThread']],
+  'ETHREAD.ThreadListEntry': [['_ETHREAD', 'ThreadListEntry']],
+  'ETHREAD.StartAddress': [['_ETHREAD', 'StartAddress']],
+  'ETHREAD.Win32StartAddress': [['_ETHREAD', 'Win32StartAddress']],
+  'ETHREAD.CreateTime': [['_ETHREAD', 'CreateTime']],
+  'ETHREAD.ExitTime': [['_ETHREAD', 'ExitTime']],
+  'ETHREAD.ExitStatus': [['_ETHREAD', 'ExitStatus']],
+  'KTHREAD.State': [['_KTHREAD', 'State']],
+  'KTHREAD.ThreadListEntry': [['_KTHREAD', 'ThreadListEntry']],
+  /** LIST_ENTRY[2]: [KernelMode], [UserMode]. */
+  'KTHREAD.ApcState.ApcListHead': [['_KTHREAD', 'ApcState.ApcListHead']],
+  'KTHREAD.ApcState.Process': [['_KTHREAD', 'ApcState.Process']],
+  'KTHREAD.Process': [['_KTHREAD', 'Process']],
+  'KTHREAD.BasePriority': [['_KTHREAD', 'BasePriority']],
+  'KTHREAD.Teb': [['_KTHREAD', 'Teb']],
+  'KPROCESS.ThreadListHead': [['_KPROCESS', 'ThreadListHead']],
+  'KPROCESS.BasePriority': [['_KPROCESS', 'BasePriority']],
+  /** 9600+ (bit 4 on 9600, bit 3 on 10); 7601 has no freeze state. */
+  'KPROCESS.DeepFreeze': [['_KPROCESS', 'DeepFreeze']],
+  'KPROCESS.FreezeCount': [['_KPROCESS', 'FreezeCount']],
+  'KAPC.Thread': [['_KAPC', 'Thread']],
+  'KAPC.ApcListEntry': [['_KAPC', 'ApcListEntry']],
+  'KAPC.KernelRoutine': [['_KAPC', 'KernelRoutine']],
+  'KAPC.NormalRoutine': [['_KAPC', 'NormalRoutine']],
+  'KAPC.ApcMode': [['_KAPC', 'ApcMode']],
+  'HANDLE_TABLE.TableCode': [['_HANDLE_TABLE', 'TableCode']],
+  'HANDLE_TABLE.NextHandleNeedingPool': [['_HANDLE_TABLE', 'NextHandleNeedingPool']],
+  /** 9600+: 44 bits at bit 20 of the first quadword; header = bits << 4 with the kernel-half sign bits. */
+  'HANDLE_TABLE_ENTRY.ObjectPointerBits': [['_HANDLE_TABLE_ENTRY', 'ObjectPointerBits']],
+  'HANDLE_TABLE_ENTRY.GrantedAccessBits': [['_HANDLE_TABLE_ENTRY', 'GrantedAccessBits']],
+  'HANDLE_TABLE_ENTRY.Attributes': [['_HANDLE_TABLE_ENTRY', 'Attributes']],
+  /** 7601: the OBJECT_HEADER pointer with attribute bits in its low 3 bits, and the plain access mask. */
+  'HANDLE_TABLE_ENTRY.Object': [['_HANDLE_TABLE_ENTRY', 'Object']],
+  'HANDLE_TABLE_ENTRY.GrantedAccess': [['_HANDLE_TABLE_ENTRY', 'GrantedAccess']],
+  'OBJECT_HEADER_NAME_INFO.Name': [['_OBJECT_HEADER_NAME_INFO', 'Name']],
+  'FILE_OBJECT.FileName': [['_FILE_OBJECT', 'FileName']],
+  'EPROCESS.Token': [['_EPROCESS', 'Token']],
+  'EPROCESS.DebugPort': [['_EPROCESS', 'DebugPort']],
+  'EPROCESS.Protection.Type': [['_EPROCESS', 'Protection.Type']],
+  /** In Flags2 on 9600+ (bit 7), in Flags on 7601 (bit 25). */
+  'EPROCESS.CrossSessionCreate': [['_EPROCESS', 'CrossSessionCreate']],
+  /** Flags bit 20 on 9600+; 7601 has none. */
+  'EPROCESS.Background': [['_EPROCESS', 'Background']],
+  /** Flags3: bit 8 on 14393, bit 6 on 17763+; older builds have none. */
+  'EPROCESS.SubsystemProcess': [['_EPROCESS', 'SubsystemProcess']],
+  'EPROCESS.PicoContext': [['_EPROCESS', 'PicoContext']],
+  'EX_FAST_REF.RefCnt': [['_EX_FAST_REF', 'RefCnt']],
+  'TOKEN.Privileges.Present': [['_TOKEN', 'Privileges.Present']],
+  'TOKEN.Privileges.Enabled': [['_TOKEN', 'Privileges.Enabled']],
+  'TOKEN.Privileges.EnabledByDefault': [['_TOKEN', 'Privileges.EnabledByDefault']],
+  'TOKEN.UserAndGroupCount': [['_TOKEN', 'UserAndGroupCount']],
+  'TOKEN.UserAndGroups': [['_TOKEN', 'UserAndGroups']],
+  'TOKEN.IntegrityLevelIndex': [['_TOKEN', 'IntegrityLevelIndex']],
+  'TOKEN.SessionId': [['_TOKEN', 'SessionId']],
+  'TOKEN.TokenFlags': [['_TOKEN', 'TokenFlags']],
+  /** 9600+: the package SID of a packaged app / app container (NULL otherwise); 7601 has none. */
+  'TOKEN.Package': [['_TOKEN', 'Package']],
+  'SID.Revision': [['_SID', 'Revision']],
+  'SID.SubAuthorityCount': [['_SID', 'SubAuthorityCount']],
+  'SID.IdentifierAuthority': [['_SID', 'IdentifierAuthority']],
+  'SID.SubAuthority': [['_SID', 'SubAuthority']],
+  'SID_AND_ATTRIBUTES.Sid': [['_SID_AND_ATTRIBUTES', 'Sid']],
+  'SID_AND_ATTRIBUTES.Attributes': [['_SID_AND_ATTRIBUTES', 'Attributes']],
+  'MMVAD_SHORT.Protection': [['_MMVAD_SHORT', 'u.VadFlags.Protection']],
+  'MMVAD_SHORT.PrivateMemory': [['_MMVAD_SHORT', 'u.VadFlags.PrivateMemory']],
+  'MMVAD_SHORT.VadType': [['_MMVAD_SHORT', 'u.VadFlags.VadType']],
+  /** 9600+: u1.VadFlags1.CommitCharge (31 bits); 7601: u.VadFlags.CommitCharge (51 bits). */
+  'MMVAD_SHORT.CommitCharge': [
+    ['_MMVAD_SHORT', 'u1.VadFlags1.CommitCharge'],
+    ['_MMVAD_SHORT', 'u.VadFlags.CommitCharge'],
+  ],
+  'MMVAD_SHORT.CommitChargeHigh': [['_MMVAD_SHORT', 'CommitChargeHigh']],
+  /** 7601: the tree is an MM_AVL_TABLE with LeftChild/RightChild in the VAD itself. */
+  'MMVAD_SHORT.LeftChild': [['_MMVAD_SHORT', 'LeftChild']],
+  'MMVAD_SHORT.RightChild': [['_MMVAD_SHORT', 'RightChild']],
+  'MMVAD.Subsection': [['_MMVAD', 'Subsection']],
+  'SUBSECTION.ControlArea': [['_SUBSECTION', 'ControlArea']],
+  'CONTROL_AREA.FilePointer': [['_CONTROL_AREA', 'FilePointer']],
+  /** PsLoadedModuleList entries; 7601/9600 PDBs describe them only as _LDR_DATA_TABLE_ENTRY (same offsets in that build). */
+  'KLDR_DATA_TABLE_ENTRY.InLoadOrderLinks': [
+    ['_KLDR_DATA_TABLE_ENTRY', 'InLoadOrderLinks'],
+    ['_LDR_DATA_TABLE_ENTRY', 'InLoadOrderLinks'],
+  ],
+  'KLDR_DATA_TABLE_ENTRY.DllBase': [
+    ['_KLDR_DATA_TABLE_ENTRY', 'DllBase'],
+    ['_LDR_DATA_TABLE_ENTRY', 'DllBase'],
+  ],
+  'KLDR_DATA_TABLE_ENTRY.SizeOfImage': [
+    ['_KLDR_DATA_TABLE_ENTRY', 'SizeOfImage'],
+    ['_LDR_DATA_TABLE_ENTRY', 'SizeOfImage'],
+  ],
+  'KLDR_DATA_TABLE_ENTRY.FullDllName': [
+    ['_KLDR_DATA_TABLE_ENTRY', 'FullDllName'],
+    ['_LDR_DATA_TABLE_ENTRY', 'FullDllName'],
+  ],
+  'KLDR_DATA_TABLE_ENTRY.BaseDllName': [
+    ['_KLDR_DATA_TABLE_ENTRY', 'BaseDllName'],
+    ['_LDR_DATA_TABLE_ENTRY', 'BaseDllName'],
+  ],
 } as const satisfies Record<string, ReadonlyArray<readonly [string, string]>>;
 
 export type LayoutFieldKey = keyof typeof LAYOUT_FIELDS;
@@ -91,6 +195,24 @@ export const LAYOUT_SIZES = [
   '_LDR_DATA_TABLE_ENTRY',
   '_KDDEBUGGER_DATA64',
   '_OBJECT_TYPE',
+  '_ETHREAD',
+  '_KTHREAD',
+  '_KAPC',
+  '_HANDLE_TABLE_ENTRY',
+  '_TOKEN',
+  '_SID_AND_ATTRIBUTES',
+  '_MMVAD',
+  '_KLDR_DATA_TABLE_ENTRY',
+  '_FILE_OBJECT',
+  // The optional headers OBJECT_HEADER.InfoMask selects (bit 0 creator … bit 7 padding), before the header.
+  '_OBJECT_HEADER_CREATOR_INFO',
+  '_OBJECT_HEADER_NAME_INFO',
+  '_OBJECT_HEADER_HANDLE_INFO',
+  '_OBJECT_HEADER_QUOTA_INFO',
+  '_OBJECT_HEADER_PROCESS_INFO',
+  '_OBJECT_HEADER_AUDIT_INFO',
+  '_OBJECT_HEADER_EXTENDED_INFO',
+  '_OBJECT_HEADER_PADDING_INFO',
 ] as const;
 export type LayoutSizeKey = (typeof LAYOUT_SIZES)[number];
 
