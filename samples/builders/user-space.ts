@@ -1,0 +1,247 @@
+// A process's user half: PEB, image header page, stack with a guard page, heap pages with the
+// process parameters, a transition PTE, two page-file PTEs, and the VAD ranges that cover them.
+// Secure processes' frames follow the scenario's secure-page mode (absent, zero, constant, readable, mixed).
+import { IMAGE_FILE_MACHINE_AMD64, IMAGE_FILE_MACHINE_I386 } from '../../src/ntos/pe.ts';
+import { AddressSpace, PTE, writeVa, type ContentClass } from '../memory.ts';
+import type { Rng } from '../rng.ts';
+import { StructWriter, utf16 } from '../structs.ts';
+import type { ScenarioProcess, SecurePages } from '../scenario.ts';
+import type { KernelCtx } from './context.ts';
+import { unicodeString } from './object.ts';
+
+/** One user-range leaf entry of a process, with what its frame holds. */
+export interface UserPte {
+  readonly va: bigint;
+  readonly kind: 'present' | 'transition' | 'pagefile' | 'demand-zero';
+  readonly pfn?: number;
+  readonly content?: ContentClass;
+}
+
+/** A VAD range (first and last virtual page number, inclusive), as the VAD tree holds it. */
+export interface VadRange {
+  startVpn: bigint;
+  endVpn: bigint;
+}
+
+export interface UserSpace {
+  readonly pebVa: bigint;
+  readonly userPtes: UserPte[];
+  readonly vads: VadRange[];
+}
+
+/** The byte a `constant` secure page is filled with. */
+export const CONSTANT_FILL = 0xff;
+/** Filler seeds for user pages start here (apart from the kernel's page-number seeds). */
+const FILLER_SEED_BASE = 0x4000000;
+/** MMPTE_SOFTWARE protection (bits 5..9) of a guard page: PAGE_READWRITE | PAGE_GUARD (MM_GUARD_PAGE). */
+const GUARD_PAGE_SOFTWARE_PTE = 0x104n << 5n;
+/** MM_READWRITE in a transition / page-file PTE's protection bits. */
+const MM_READWRITE_PTE = 4n << 5n;
+const IMAGE_HIGH_BASE = 0x7ff600000000n;
+
+/** What the user-space step carries from one process to the next. */
+export class UserSpaceState {
+  /** Secure pages handed out so far (the `mixed` mode cycles by it). */
+  private contentCounter = 0;
+  private vtl1Next: number;
+
+  constructor(
+    readonly k: KernelCtx,
+    /** The user-space generator (forked from the main one after the sessions). */
+    readonly urng: Rng,
+  ) {
+    this.vtl1Next = k.vtl1.base;
+  }
+
+  /** `n` frames for user pages, classified by the process's secure-page mode. */
+  pages(n: number, mode: SecurePages | null): { pfn: number; content: ContentClass }[] {
+    const out: { pfn: number; content: ContentClass }[] = [];
+    for (let i = 0; i < n; i++) {
+      let m: 'absent' | 'zero' | 'constant' | 'readable' = 'readable';
+      if (mode && mode !== 'mixed') m = mode;
+      if (mode === 'mixed') m = (['absent', 'zero', 'constant', 'readable'] as const)[(this.contentCounter + i) % 4];
+      if (m === 'absent') {
+        if (this.vtl1Next >= this.k.vtl1.base + this.k.vtl1.count) throw new Error('VTL1 hole exhausted');
+        out.push({ pfn: this.vtl1Next++, content: 'readable' });
+      } else {
+        out.push({ pfn: this.k.mem.alloc('user'), content: m === 'zero' ? 'zero' : m === 'constant' ? 'constant' : 'readable' });
+      }
+    }
+    this.contentCounter += n;
+    return out;
+  }
+
+  /** Prepares a secure-mode frame; true when the caller should write real content into it. */
+  fill(p: { pfn: number; content: ContentClass }): boolean {
+    const mem = this.k.mem;
+    if (mem.isHole(p.pfn)) return false;
+    if (p.content === 'zero') {
+      mem.page(p.pfn).fill(0);
+      return false;
+    }
+    if (p.content === 'constant') {
+      mem.page(p.pfn).fill(CONSTANT_FILL);
+      return false;
+    }
+    return true;
+  }
+
+  /** Background bytes for a user page. */
+  filler(pfn: number): void {
+    this.k.filler.write(FILLER_SEED_BASE + this.urng.int(0, 0x100000), this.k.mem.page(pfn), 0);
+  }
+}
+
+export interface UserSpaceInput {
+  readonly spec: ScenarioProcess;
+  readonly space: AddressSpace;
+  readonly secure: boolean;
+  readonly mode: SecurePages | null;
+  /** Resident user pages (0: no user space). */
+  readonly nUser: number;
+  readonly dosPath: string;
+}
+
+/** Step: builds one process's user space. */
+export function buildUserSpace(st: UserSpaceState, x: UserSpaceInput): UserSpace {
+  const userPtes: UserPte[] = [];
+  const vads: VadRange[] = [];
+  if (x.nUser <= 0) return { pebVa: 0n, userPtes, vads };
+  const { k, urng } = st;
+  const { layout, mem } = k;
+  const { spec, space, nUser } = x;
+  const vad = (start: bigint, pages: number) => vads.push({ startVpn: start >> 12n, endVpn: (start >> 12n) + BigInt(pages) - 1n });
+  const wow = !!spec.wow64;
+  const region = BigInt(urng.int(0x10, 0xf0)) * 0x100000000n + BigInt(urng.int(0x100, 0xfff)) * 0x100000n;
+  const heapBase = BigInt(urng.int(0x100, 0x2ff)) * 0x100000000n + BigInt(urng.int(0, 0x100)) * 0x100000n;
+  const imageBase = wow ? BigInt(urng.int(0x40, 0xff0)) * 0x10000n : IMAGE_HIGH_BASE + BigInt(urng.int(0, 0xffff)) * 0x10000n;
+  const hasPeb = !spec.noPeb;
+  const imgPages = hasPeb ? Math.min(3, Math.max(1, nUser - 4)) : 0;
+  const stackPages = hasPeb ? Math.min(2, Math.max(0, nUser - 1 - imgPages - 1)) : 0;
+  const heapPages = Math.max(0, nUser - (hasPeb ? 1 : 0) - imgPages - stackPages);
+  const pages = st.pages(nUser, x.mode);
+  let next = 0;
+  const place = (va: bigint) => {
+    const p = pages[next++];
+    space.map4k(va, p.pfn, { user: true });
+    userPtes.push({ va, kind: 'present', pfn: p.pfn, content: p.content });
+    return p;
+  };
+  let pebVa = 0n;
+  if (hasPeb) {
+    pebVa = region + BigInt(urng.int(0, 0x20)) * 0x1000n;
+    const pebPage = place(pebVa);
+    vad(pebVa, 1);
+    if (st.fill(pebPage)) writePeb(k, space, pebVa, imageBase, heapBase + 0x1000n, spec);
+    for (let s = 0; s < stackPages; s++) {
+      const p = place(region + 0x200000n - BigInt(stackPages - s) * 0x1000n);
+      if (st.fill(p)) st.filler(p.pfn);
+    }
+    // Stack guard page: demand-zero with protection, not resident; the reserve below it has no PTEs.
+    const guard = region + 0x200000n - BigInt(stackPages + 1) * 0x1000n;
+    space.setPte(guard, GUARD_PAGE_SOFTWARE_PTE);
+    userPtes.push({ va: guard, kind: 'demand-zero' });
+    vad(guard - 8n * 0x1000n, stackPages + 1 + 8);
+    for (let s = 0; s < imgPages; s++) {
+      const p = place(imageBase + BigInt(s) * 0x1000n);
+      if (st.fill(p)) {
+        st.filler(p.pfn);
+        if (s === 0) writeUserPe(mem.page(p.pfn), spec.name, wow);
+      }
+    }
+    vad(imageBase, imgPages + 5);
+  }
+  for (let s = 0; s < heapPages; s++) {
+    const p = place(heapBase + BigInt(s) * 0x1000n);
+    if (st.fill(p)) {
+      st.filler(p.pfn);
+      mem.page(p.pfn).write(x.secure ? 'LSAISO\0\0' : 'HEAP\0\0\0\0', 0x40, 'latin1');
+    }
+  }
+  vad(heapBase, hasPeb ? 0x60 : heapPages + 16);
+  if (hasPeb) {
+    writeProcessParameters(k, space, userPtes, heapBase + 0x1000n, spec, x.dosPath);
+    // A page still in RAM on the standby list (transition PTE) and two paged-out pages.
+    const [t] = st.pages(1, x.mode);
+    const tva = heapBase + 0x40000n;
+    if (st.fill(t)) st.filler(t.pfn);
+    space.setPte(tva, (BigInt(t.pfn) << 12n) | PTE.TRANSITION | MM_READWRITE_PTE);
+    userPtes.push({ va: tva, kind: 'transition', pfn: t.pfn, content: t.content });
+    for (let s = 0; s < 2; s++) {
+      const va = heapBase + 0x50000n + BigInt(s) * 0x1000n;
+      space.setPte(va, (BigInt(urng.int(0x100, 0xfffff)) << 32n) | MM_READWRITE_PTE | (1n << 1n));
+      userPtes.push({ va, kind: 'pagefile' });
+    }
+  }
+  return { pebVa, userPtes, vads };
+}
+
+/** IMAGE_SUBSYSTEM_WINDOWS_GUI, VER_PLATFORM_WIN32_NT. */
+const PEB_SUBSYSTEM_GUI = 2;
+const PEB_PLATFORM_NT = 2;
+
+function writePeb(k: KernelCtx, space: AddressSpace, pebVa: bigint, imageBase: bigint, paramsVa: bigint, spec: ScenarioProcess): void {
+  const peb = Buffer.alloc(k.layout.size('_PEB'));
+  const pw = new StructWriter(k.layout, '_PEB', peb, 0);
+  pw.set('ImageBaseAddress', imageBase);
+  pw.set('ProcessParameters', paramsVa);
+  pw.set('OSMajorVersion', 10, true);
+  pw.set('OSMinorVersion', 0, true);
+  pw.set('OSBuildNumber', k.build, true);
+  pw.set('OSPlatformId', PEB_PLATFORM_NT, true);
+  pw.set('NumberOfProcessors', k.scenario.processors ?? 4, true);
+  pw.set('SessionId', spec.session ?? 0, true);
+  pw.set('ImageSubsystem', PEB_SUBSYSTEM_GUI, true);
+  pw.set('ImageSubsystemMajorVersion', 10, true);
+  writeVa(space, pebVa, peb);
+}
+
+/** RTL_PROC_PARAMS_NORMALIZED. */
+const PARAMS_NORMALIZED = 1;
+
+/** RTL_USER_PROCESS_PARAMETERS (image path, command line) on the second heap page, when that page is readable. */
+function writeProcessParameters(k: KernelCtx, space: AddressSpace, userPtes: UserPte[], pv: bigint, spec: ScenarioProcess, dosPath: string): void {
+  const { layout, mem } = k;
+  const p = userPtes.find((u) => u.va === (pv & ~0xfffn));
+  if (!p || p.pfn === undefined || mem.isHole(p.pfn) || p.content !== 'readable') return;
+  const size = layout.size('_RTL_USER_PROCESS_PARAMETERS');
+  const cmd = spec.commandLine ?? defaultCommandLine(dosPath);
+  const imgStr = Buffer.concat([utf16(dosPath), Buffer.alloc(2)]);
+  const cmdStr = Buffer.concat([utf16(cmd), Buffer.alloc(2)]);
+  const b = Buffer.alloc(size + imgStr.length + cmdStr.length);
+  const w = new StructWriter(layout, '_RTL_USER_PROCESS_PARAMETERS', b, 0);
+  w.set('MaximumLength', b.length);
+  w.set('Length', b.length);
+  w.set('Flags', PARAMS_NORMALIZED);
+  imgStr.copy(b, size);
+  cmdStr.copy(b, size + imgStr.length);
+  unicodeString(w, 'ImagePathName', pv + BigInt(size), dosPath);
+  unicodeString(w, 'CommandLine', pv + BigInt(size + imgStr.length), cmd);
+  if (b.length <= 0x1000) writeVa(space, pv, b);
+}
+
+function defaultCommandLine(dosPath: string): string {
+  return dosPath.includes(' ') ? `"${dosPath}"` : dosPath;
+}
+
+/** A plausible PE header for a user image's first page. */
+export function writeUserPe(b: Buffer, name: string, wow: boolean): void {
+  b.fill(0, 0, 0x400);
+  b.write('MZ', 0, 'latin1');
+  b.writeUInt16LE(0x90, 2);
+  b.writeUInt32LE(0xf8, 0x3c);
+  b.write('This program cannot be run in DOS mode.\r\r\n$', 0x4e, 'latin1');
+  b.write('PE\0\0', 0xf8, 'latin1');
+  b.writeUInt16LE(wow ? IMAGE_FILE_MACHINE_I386 : IMAGE_FILE_MACHINE_AMD64, 0xfc);
+  b.writeUInt16LE(6, 0xfe);
+  b.writeUInt16LE(wow ? 0xe0 : 0xf0, 0x10c);
+  b.writeUInt16LE(0x22, 0x10e);
+  b.writeUInt16LE(wow ? 0x10b : 0x20b, 0x110);
+  b.write(name.slice(0, 32), 0x300, 'latin1');
+}
+
+/** The image's first page: the present page whose VA is 64 KiB-aligned in the image range. */
+export function imageBaseOf(ptes: readonly UserPte[], spec: ScenarioProcess): bigint {
+  const img = ptes.find((p) => p.kind === 'present' && (p.va >= IMAGE_HIGH_BASE || (spec.wow64 && p.va < 0x100000000n)) && (p.va & 0xffffn) === 0n);
+  return img ? img.va : 0n;
+}
