@@ -1,0 +1,122 @@
+// Step 6: an isolation baseline over ordinary processes, then each secure process's user pages
+// judged against it (ISOLATION_RULES: readable trustlet pages, isolation that cannot be judged).
+import type { PhysicalMemory, VirtualMemory } from '../../dump/types.ts';
+import { log } from '../../log.ts';
+import type { KernelLayout } from '../../ntos/layout.ts';
+import { walkVads } from '../../ntos/vad.ts';
+import { classifyUserPages, judgeIsolation, type Baseline } from '../isolation.ts';
+import { applyRules, rule, whenRule } from '../rules.ts';
+import { pageTableRoot } from '../../dump/numbers.ts';
+import { SECURE_SYSTEM } from '../../ntos/process-names.ts';
+import type { Finding, Isolation } from '../types.ts';
+import { notes, plural, type CapHit, type StepNotes } from './notes.ts';
+import type { Draft, ProcessDraft } from './records.ts';
+
+/** Page-table entries visited per baseline process. */
+const BASELINE_MAX_ENTRIES = 1 << 16;
+
+export const DEFAULT_BASELINE_PROCESSES = 16;
+export const DEFAULT_BASELINE_PAGES = 4096;
+
+export interface BaselineInput {
+  readonly drafts: readonly ProcessDraft[];
+  readonly pm: PhysicalMemory;
+  readonly vmForDtb: (dtb: number) => VirtualMemory;
+  readonly maxProcesses?: number;
+  readonly pagesPerProcess?: number;
+}
+
+export interface BaselineStep {
+  readonly baseline: Baseline;
+  /** Highest physical page the walked page tables reference that the evidence lacks (-1: none). */
+  readonly maxAbsentPfn: number;
+}
+
+export function measureBaseline(inp: BaselineInput): BaselineStep {
+  const b = { processes: 0, pagesMapped: 0, pagesNotResident: 0, pagesAbsent: 0, pagesUnreadable: 0, pagesReadable: 0 };
+  const maxBase = inp.maxProcesses ?? DEFAULT_BASELINE_PROCESSES;
+  const ordinary = inp.drafts.filter(({ rec, m }) => rec.secure === false && !rec.terminated && !!m.info.dtb);
+  let capped = false;
+  let maxAbsentPfn = -1;
+  for (const { m } of ordinary.slice(0, maxBase)) {
+    const c = classifyUserPages(inp.vmForDtb(pageTableRoot(m.info.dtb!)), inp.pm, { maxPagesRead: inp.pagesPerProcess ?? DEFAULT_BASELINE_PAGES, maxEntries: BASELINE_MAX_ENTRIES });
+    if (c.capHit) capped = true;
+    maxAbsentPfn = Math.max(maxAbsentPfn, c.maxAbsentPfn);
+    if (c.pagesMapped === 0) continue;
+    b.processes++;
+    b.pagesMapped += c.pagesMapped;
+    b.pagesNotResident += c.pagesNotResident;
+    b.pagesAbsent += c.pagesAbsent;
+    b.pagesUnreadable += c.pagesUnreadable;
+    b.pagesReadable += c.pagesReadable;
+  }
+  if (capped) log().debug('baseline sampled (page cap per process)');
+  if (ordinary.length > maxBase) log().debug({ ordinary: ordinary.length, sampled: maxBase }, 'baseline sampled a subset of ordinary processes');
+  return { baseline: b, maxAbsentPfn };
+}
+
+interface IsolationContext {
+  readonly rec: Draft;
+  readonly iso: Isolation;
+}
+
+function isolationEvidence({ rec, iso }: IsolationContext): Finding['evidence'] {
+  return { pid: rec.pid, eprocessVa: rec.eprocess.va ?? undefined, pages: { pagesMapped: iso.pagesMapped, pagesNotResident: iso.pagesNotResident, pagesAbsent: iso.pagesAbsent, pagesUnreadable: iso.pagesUnreadable, pagesReadable: iso.pagesReadable } };
+}
+
+export const ISOLATION_RULES = [
+  whenRule<IsolationContext>({
+    rule: 'vsm.trustlet-pages-readable',
+    title: 'Secure process pages readable in the dump',
+    severity: 'high',
+    when: (c) => c.iso.verdict === 'exposed',
+    message: ({ rec, iso }) =>
+      `${rec.name.text} (PID ${rec.pid}) has ${iso.pagesReadable} readable page${plural(iso.pagesReadable)}: VTL1 isolation did not hold for this dump, which may contain isolated secrets (handle it as credential material).`,
+    evidence: (c) => ({ ...isolationEvidence(c), sampleAddresses: c.iso.sampleReadable }),
+  }),
+  whenRule<IsolationContext>({
+    rule: 'vsm.isolation-indeterminate',
+    title: 'Isolation of a secure process cannot be judged',
+    severity: 'low',
+    when: (c) => c.iso.verdict === 'indeterminate' && c.rec.name.text !== SECURE_SYSTEM,
+    message: ({ rec, iso }) => `${rec.name.text} (PID ${rec.pid}): ${iso.reason}.`,
+    evidence: isolationEvidence,
+  }),
+].map(rule);
+
+export interface IsolationInput {
+  readonly drafts: readonly ProcessDraft[];
+  readonly vm: VirtualMemory;
+  readonly layout: KernelLayout;
+  readonly pm: PhysicalMemory;
+  readonly vmForDtb: (dtb: number) => VirtualMemory;
+  readonly baseline: Baseline;
+}
+
+export interface IsolationStep extends StepNotes {
+  /** Isolation per secure process, by draft index. */
+  readonly isolation: ReadonlyMap<number, Isolation>;
+  readonly maxAbsentPfn: number;
+}
+
+/** Judges each secure process's user pages; never reads their contents beyond the fill check. */
+export function isolateSecure(inp: IsolationInput): IsolationStep {
+  const isolation = new Map<number, Isolation>();
+  const findings: Finding[] = [];
+  const reasons: string[] = [];
+  const capsHit: CapHit[] = [];
+  let maxAbsentPfn = -1;
+  inp.drafts.forEach((d, i) => {
+    if (d.rec.secure !== true || !d.m.info.dtb) return;
+    const vadRoot = d.m.info.vadRoot;
+    const vads = vadRoot !== undefined && vadRoot !== 0n ? walkVads(inp.vm, inp.layout, vadRoot) : undefined;
+    const c = classifyUserPages(inp.vmForDtb(pageTableRoot(d.m.info.dtb)), inp.pm, { vads: vads?.ranges });
+    if (c.capHit) capsHit.push({ cap: `isolation.pages(pid ${d.rec.pid})`, limit: 0 });
+    maxAbsentPfn = Math.max(maxAbsentPfn, c.maxAbsentPfn);
+    const iso = judgeIsolation({ ...c, partial: c.partial || (vads !== undefined && !vads.complete) }, inp.baseline);
+    isolation.set(i, iso);
+    if (iso.partial) reasons.push(`The page walk of ${d.rec.name.text} (PID ${d.rec.pid}) is incomplete${c.tablePagesAbsent ? ` (${c.tablePagesAbsent} page-table pages absent)` : ''}.`);
+    findings.push(...applyRules(ISOLATION_RULES, { rec: d.rec, iso }));
+  });
+  return { isolation, maxAbsentPfn, ...notes({ findings, reasons, capsHit }) };
+}
