@@ -299,6 +299,66 @@ export function layoutFromIsf(types: IsfTypes, source: LayoutSource, build?: num
   };
 }
 
+/** A value the analyzer assumes where a layout lacks it; `source` says where the value comes from. */
+export interface AssumedPlace extends FieldPlace {
+  readonly source: string;
+}
+
+/**
+ * Assumed field places: NOT read from symbols. Used only where the layout has no such field (a layout
+ * inferred from the data, an ISF without the type). x64, Windows 10/11; each value is the one every
+ * kernel of the built-in table (213 JPCERTCC ISFs) and the seven ISFs in ../shared/data/isf carry,
+ * except POOL_HEADER.BlockSize, which is a bitfield over the first ULONG on the oldest builds (the
+ * table carries that build's place; this fallback is the 2-byte form of every later build).
+ */
+export const ASSUMED_FIELDS = {
+  /** _POOL_HEADER: PreviousSize, PoolIndex, BlockSize, PoolType (1 byte each), then the 4-byte tag. */
+  'POOL_HEADER.PoolTag': { offset: 4, size: 4, source: '_POOL_HEADER.PoolTag, x64 Windows 10/11 (all table kernels)' },
+  'POOL_HEADER.BlockSize': { offset: 2, size: 2, bitPosition: 0, bitLength: 8, source: '_POOL_HEADER.BlockSize, x64 Windows 10 1607+ (table kernels)' },
+  /** _OBJECT_HEADER: PointerCount and HandleCount (LONG_PTR each) open the header. */
+  'OBJECT_HEADER.PointerCount': { offset: 0, size: 8, source: '_OBJECT_HEADER.PointerCount, x64 (all table kernels)' },
+  'OBJECT_HEADER.HandleCount': { offset: 8, size: 8, source: '_OBJECT_HEADER.HandleCount, x64 (all table kernels)' },
+  'OBJECT_HEADER.TypeIndex': { offset: 0x18, size: 1, source: '_OBJECT_HEADER.TypeIndex, x64 Windows 7+ (all table kernels)' },
+  'OBJECT_HEADER.InfoMask': { offset: 0x1a, size: 1, source: '_OBJECT_HEADER.InfoMask, x64 Windows 7+ (all table kernels)' },
+  'OBJECT_HEADER.Body': { offset: 0x30, size: 8, source: '_OBJECT_HEADER.Body, x64 Windows 7+ (all table kernels)' },
+} as const satisfies { readonly [K in LayoutFieldKey]?: AssumedPlace };
+export type AssumedFieldKey = keyof typeof ASSUMED_FIELDS;
+
+/** Assumed structure sizes (bytes), NOT read from symbols: used where the layout has no size. */
+export const ASSUMED_SIZES = {
+  /** _POOL_HEADER is 16 bytes on x64 (all table kernels). */
+  _POOL_HEADER: 16,
+  /** _OBJECT_HEADER is 0x38 bytes on x64 Windows 7+ (all table kernels), the last 8 being Body. */
+  _OBJECT_HEADER: 0x38,
+} as const satisfies { readonly [K in LayoutSizeKey]?: number };
+
+/**
+ * x64 pool granularity, assumed (not in any symbol file): BlockSize counts 16-byte units and pool
+ * blocks (so their POOL_HEADERs) start on 16-byte boundaries (Windows Internals, 7th ed., ch. 5).
+ */
+export const ASSUMED_POOL_GRANULARITY = 16;
+
+/**
+ * Sizes of the optional OBJECT_HEADER_* blocks selected by InfoMask bits 0..7 (x64, Windows 10+),
+ * assumed (not read from symbols): CREATOR_INFO 0x20, NAME_INFO 0x20, HANDLE_INFO 0x10,
+ * QUOTA_INFO 0x20, PROCESS_INFO 0x10, AUDIT_INFO 0x10, EXTENDED_INFO 0x10, PADDING_INFO 4
+ * (the struct sizes in all seven ISFs of ../shared/data/isf; the kernel's ObpInfoMaskToOffset table is built from them).
+ */
+export const ASSUMED_OBJECT_INFO_SIZES: readonly number[] = [0x20, 0x20, 0x10, 0x20, 0x10, 0x10, 0x10, 0x04];
+
+/** A field's place from the layout, else the assumed one; `assumed` says which. */
+export function fieldOrAssumed(layout: KernelLayout, key: AssumedFieldKey): FieldPlace & { readonly assumed: boolean } {
+  const place = layout.fields[key];
+  if (place) return { ...place, assumed: false };
+  const { source: _source, ...a } = ASSUMED_FIELDS[key] as AssumedPlace;
+  return { ...a, assumed: true };
+}
+
+/** A structure's size from the layout, else the assumed one. */
+export function sizeOrAssumed(layout: KernelLayout, key: keyof typeof ASSUMED_SIZES): number {
+  return layout.sizes[key] ?? ASSUMED_SIZES[key];
+}
+
 /** Which secure-process marker a layout offers: SecureState (17763+), SecurePid (14393), or none. */
 export function secureMarker(layout: KernelLayout): 'SecureState' | 'SecurePid' | undefined {
   if (layout.fields['KPROCESS.SecureState']) return 'SecureState';
