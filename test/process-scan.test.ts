@@ -1,6 +1,7 @@
 import test from 'ava';
-import { builtinByPdb } from '../src/ntos/layout-table.ts';
-import { findMarkers, scanProcesses, typeIndexKeyFromKnown, optionalHeaderBytes } from '../src/ntos/pool-scan.ts';
+import { builtinByPdb, layoutTable } from '../src/ntos/layout-table.ts';
+import { ASSUMED_FIELDS } from '../src/ntos/layout.ts';
+import { findMarkers, poolBlockBytes, scanGeometry, scanProcesses, typeIndexKeyFromKnown, optionalHeaderBytes } from '../src/ntos/pool-scan.ts';
 import { walkProcessList } from '../src/ntos/process-list.ts';
 import { COOKIE, HEAD_VA, PROCESS_TYPE_INDEX, ProcFixture } from './helpers/proc-fixture.ts';
 
@@ -112,4 +113,33 @@ test('optional header sizes follow InfoMask', (t) => {
   t.is(optionalHeaderBytes(0x08), 0x20);
   t.is(optionalHeaderBytes(0x88), 0x24);
   t.is(optionalHeaderBytes(0xff), 0xa4);
+});
+
+test('scan geometry: every table kernel gives its own offsets; assumed values fill only what a layout lacks', (t) => {
+  const table = layoutTable();
+  const keys = Object.keys(table.kernels);
+  t.true(keys.length >= 200);
+  const widths = new Set<string>();
+  for (const key of keys) {
+    const layout = builtinByPdb(key.slice(0, 32), Number(key.slice(33)))!;
+    const g = scanGeometry(layout);
+    t.deepEqual(g.assumed, [], key);
+    t.is(g.bodyOffset, layout.fields['OBJECT_HEADER.Body']!.offset);
+    t.is(g.poolHeaderSize, layout.sizes._POOL_HEADER!);
+    // A pool header stating a block of 0x9a units decodes to 0x9a × 16 bytes whatever the field's width and bits.
+    const bs = layout.fields['POOL_HEADER.BlockSize']!;
+    widths.add(`${bs.size}/${bs.bitPosition ?? 0}`);
+    const hdr = Buffer.alloc(g.poolHeaderSize, 0xff);
+    const mask = 2 ** (bs.bitLength ?? bs.size * 8) - 1;
+    const raw = hdr.readUIntLE(bs.offset, bs.size);
+    const shift = 2 ** (bs.bitPosition ?? 0);
+    hdr.writeUIntLE(raw - (Math.floor(raw / shift) & mask) * shift + 0x9a * shift, bs.offset, bs.size);
+    t.is(poolBlockBytes(hdr, g), 0x9a * 16, key);
+  }
+  t.true(widths.size >= 2, 'both the 2-byte and the bitfield-over-ULONG BlockSize occur in the table');
+  // A layout without the object/pool header types (as inferred layouts are) takes the assumed values, and says so.
+  const bare = { source: { kind: 'inferred', method: 'test' }, fields: {}, sizes: { _EPROCESS: 0xa40 }, symbols: {} } as const;
+  const g = scanGeometry(bare);
+  t.deepEqual([...g.assumed].sort(), (Object.keys(ASSUMED_FIELDS) as string[]).sort());
+  t.like(g, { poolHeaderSize: 16, tagOffset: 4, pointerCountOffset: 0, handleCountOffset: 8, typeIndexOffset: 0x18, infoMaskOffset: 0x1a, bodyOffset: 0x30, objectHeaderSize: 0x30 });
 });
