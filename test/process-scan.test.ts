@@ -1,6 +1,6 @@
 import test from 'ava';
 import { builtinByPdb, layoutTable } from '../src/ntos/layout-table.ts';
-import { ASSUMED_FIELDS } from '../src/ntos/layout.ts';
+import { ASSUMED_FIELDS, ASSUMED_OBJECT_INFO_SIZES, OBJECT_INFO_SIZE_KEYS } from '../src/ntos/layout.ts';
 import { findMarkers, poolBlockBytes, scanGeometry, scanProcesses, typeIndexKeyFromKnown, optionalHeaderBytes } from '../src/ntos/pool-scan.ts';
 import { walkProcessList } from '../src/ntos/process-list.ts';
 import { COOKIE, HEAD_VA, PROCESS_TYPE_INDEX, ProcFixture } from './helpers/proc-fixture.ts';
@@ -126,6 +126,8 @@ test('scan geometry: every table kernel gives its own offsets; assumed values fi
     t.deepEqual(g.assumed, [], key);
     t.is(g.bodyOffset, layout.fields['OBJECT_HEADER.Body']!.offset);
     t.is(g.poolHeaderSize, layout.sizes._POOL_HEADER!);
+    // 7601 and 9600 lack some optional-header types (bits their kernels never set): assumed sizes there.
+    t.deepEqual(g.infoSizes, OBJECT_INFO_SIZE_KEYS.map((k, bit) => layout.sizes[k] ?? ASSUMED_OBJECT_INFO_SIZES[bit]), key);
     // A pool header stating a block of 0x9a units decodes to 0x9a × 16 bytes whatever the field's width and bits.
     const bs = layout.fields['POOL_HEADER.BlockSize']!;
     widths.add(`${bs.size}/${bs.bitPosition ?? 0}`);
@@ -141,5 +143,5 @@ test('scan geometry: every table kernel gives its own offsets; assumed values fi
   const bare = { source: { kind: 'inferred', method: 'test' }, fields: {}, sizes: { _EPROCESS: 0xa40 }, symbols: {} } as const;
   const g = scanGeometry(bare);
   t.deepEqual([...g.assumed].sort(), (Object.keys(ASSUMED_FIELDS) as string[]).sort());
-  t.like(g, { poolHeaderSize: 16, tagOffset: 4, pointerCountOffset: 0, handleCountOffset: 8, typeIndexOffset: 0x18, infoMaskOffset: 0x1a, bodyOffset: 0x30, objectHeaderSize: 0x30 });
+  t.like(g, { poolHeaderSize: 16, tagOffset: 4, pointerCountOffset: 0, handleCountOffset: 8, typeIndexOffset: 0x18, infoMaskOffset: 0x1a, bodyOffset: 0x30, objectHeaderSize: 0x30, infoSizes: ASSUMED_OBJECT_INFO_SIZES, maxOptional: 0xa4 });
 });

@@ -338,13 +338,31 @@ export const ASSUMED_SIZES = {
  */
 export const ASSUMED_POOL_GRANULARITY = 16;
 
+/** The optional OBJECT_HEADER_* blocks, in InfoMask bit order (bit 0 creator … bit 7 padding). */
+export const OBJECT_INFO_SIZE_KEYS = [
+  '_OBJECT_HEADER_CREATOR_INFO',
+  '_OBJECT_HEADER_NAME_INFO',
+  '_OBJECT_HEADER_HANDLE_INFO',
+  '_OBJECT_HEADER_QUOTA_INFO',
+  '_OBJECT_HEADER_PROCESS_INFO',
+  '_OBJECT_HEADER_AUDIT_INFO',
+  '_OBJECT_HEADER_EXTENDED_INFO',
+  '_OBJECT_HEADER_PADDING_INFO',
+] as const satisfies readonly LayoutSizeKey[];
+
 /**
- * Sizes of the optional OBJECT_HEADER_* blocks selected by InfoMask bits 0..7 (x64, Windows 10+),
- * assumed (not read from symbols): CREATOR_INFO 0x20, NAME_INFO 0x20, HANDLE_INFO 0x10,
- * QUOTA_INFO 0x20, PROCESS_INFO 0x10, AUDIT_INFO 0x10, EXTENDED_INFO 0x10, PADDING_INFO 4
- * (the struct sizes in all seven ISFs of ../shared/data/isf; the kernel's ObpInfoMaskToOffset table is built from them).
+ * Sizes of the optional OBJECT_HEADER_* blocks selected by InfoMask bits 0..7, assumed (not read
+ * from symbols) where a layout lacks them: CREATOR_INFO 0x20, NAME_INFO 0x20, HANDLE_INFO 0x10,
+ * QUOTA_INFO 0x20, PROCESS_INFO 0x10, AUDIT_INFO 0x10, EXTENDED_INFO 0x10, PADDING_INFO 4 — the
+ * struct sizes in all seven ISFs of ../shared/data/isf (x64 Windows 10/11); the kernel's
+ * ObpInfoMaskToOffset table is built from them.
  */
 export const ASSUMED_OBJECT_INFO_SIZES: readonly number[] = [0x20, 0x20, 0x10, 0x20, 0x10, 0x10, 0x10, 0x04];
+
+/** The optional-header sizes by InfoMask bit: the layout's, else the assumed ones. */
+export function objectInfoSizes(layout: KernelLayout): readonly number[] {
+  return OBJECT_INFO_SIZE_KEYS.map((k, bit) => layout.sizes[k] ?? ASSUMED_OBJECT_INFO_SIZES[bit]!);
+}
 
 /** A field's place from the layout, else the assumed one; `assumed` says which. */
 export function fieldOrAssumed(layout: KernelLayout, key: AssumedFieldKey): FieldPlace & { readonly assumed: boolean } {

@@ -9,15 +9,13 @@
 // resolveLate (blocks and hits that need the kernel's page tables) → result.
 import type { PhysicalMemory, VirtualMemory } from '../dump/types.ts';
 import { PAGE_SIZE } from '../dump/types.ts';
-import { ASSUMED_OBJECT_INFO_SIZES, ASSUMED_POOL_GRANULARITY, fieldOrAssumed, sizeOrAssumed, type AssumedFieldKey, type FieldPlace, type KernelLayout } from './layout.ts';
+import { ASSUMED_OBJECT_INFO_SIZES, ASSUMED_POOL_GRANULARITY, fieldOrAssumed, objectInfoSizes, sizeOrAssumed, type AssumedFieldKey, type FieldPlace, type KernelLayout } from './layout.ts';
 import { decodeEprocess, eprocessSize, implausibilities, isKernelPointer, ObjectBytes, readEprocess, type EprocessInfo, type ReadProcessOptions } from './process.ts';
 
-const MAX_OPTIONAL = ASSUMED_OBJECT_INFO_SIZES.reduce((a, b) => a + b, 0);
-
-/** Bytes of optional OBJECT_HEADER_* info blocks selected by InfoMask bits 0..7 (x64, Windows 10+). */
-export function optionalHeaderBytes(infoMask: number): number {
+/** Bytes of optional OBJECT_HEADER_* info blocks selected by InfoMask bits 0..7 (sizes by bit: objectInfoSizes). */
+export function optionalHeaderBytes(infoMask: number, sizes: readonly number[] = ASSUMED_OBJECT_INFO_SIZES): number {
   let n = 0;
-  for (let i = 0; i < 8; i++) if (infoMask & (1 << i)) n += ASSUMED_OBJECT_INFO_SIZES[i]!;
+  for (let i = 0; i < 8; i++) if (infoMask & (1 << i)) n += sizes[i]!;
   return n;
 }
 
@@ -121,6 +119,9 @@ export interface ScanGeometry {
   readonly bodyOffset: number;
   /** Object-header bytes before the body. */
   readonly objectHeaderSize: number;
+  /** Optional OBJECT_HEADER_* block sizes by InfoMask bit, and all of them together. */
+  readonly infoSizes: readonly number[];
+  readonly maxOptional: number;
   readonly eprocessSize: number;
   readonly linksOffset: bigint;
   /** Smallest and largest believable pool block for an EPROCESS. */
@@ -143,6 +144,8 @@ export function scanGeometry(layout: KernelLayout): ScanGeometry {
   const bodyOffset = place('OBJECT_HEADER.Body').offset;
   const objectHeaderSize = Math.min(sizeOrAssumed(layout, '_OBJECT_HEADER'), bodyOffset);
   const size = eprocessSize(layout);
+  const infoSizes = objectInfoSizes(layout);
+  const maxOptional = infoSizes.reduce((a, b) => a + b, 0);
   return {
     poolHeaderSize,
     granularity: ASSUMED_POOL_GRANULARITY,
@@ -154,12 +157,14 @@ export function scanGeometry(layout: KernelLayout): ScanGeometry {
     infoMaskOffset: place('OBJECT_HEADER.InfoMask').offset,
     bodyOffset,
     objectHeaderSize,
+    infoSizes,
+    maxOptional,
     eprocessSize: size,
     linksOffset: BigInt(layout.fields['EPROCESS.ActiveProcessLinks']?.offset ?? 0),
     // The block must hold a pool header, an object header and a whole EPROCESS, with bounded slack.
     minBlockBytes: poolHeaderSize + objectHeaderSize + size,
-    maxBlockBytes: poolHeaderSize + MAX_OPTIONAL + MAX_HEADER_GAP + bodyOffset + size + MAX_TAIL_SLACK,
-    headBytes: poolHeaderSize + MAX_OPTIONAL + MAX_HEADER_GAP + bodyOffset,
+    maxBlockBytes: poolHeaderSize + maxOptional + MAX_HEADER_GAP + bodyOffset + size + MAX_TAIL_SLACK,
+    headBytes: poolHeaderSize + maxOptional + MAX_HEADER_GAP + bodyOffset,
     assumed,
   };
 }
@@ -286,7 +291,7 @@ class ProcessScan {
   private findObject(cand: Candidate, view: BlockView): BlockOutcome {
     const g = this.g;
     let partlyAbsent = false;
-    for (let d = g.poolHeaderSize; d <= g.poolHeaderSize + MAX_OPTIONAL + HEADER_SEARCH_SLACK; d += 8) {
+    for (let d = g.poolHeaderSize; d <= g.poolHeaderSize + g.maxOptional + HEADER_SEARCH_SLACK; d += 8) {
       if (d + g.bodyOffset > cand.blockBytes - g.eprocessSize || d + g.bodyOffset > view.head.length) break;
       if (view.poolVa === null && view.absentPages.includes(Math.floor((cand.poolPa + d) / PAGE_SIZE))) break;
       const r = this.identifyAt(cand, view, d);
@@ -300,7 +305,7 @@ class ProcessScan {
   private objectHeaderAt(view: BlockView, d: number, hPa: number, hVa: bigint | null): boolean {
     const g = this.g;
     const head = view.head;
-    const opt = optionalHeaderBytes(head[d + g.infoMaskOffset]!);
+    const opt = optionalHeaderBytes(head[d + g.infoMaskOffset]!, g.infoSizes);
     if (opt > d - g.poolHeaderSize || d - g.poolHeaderSize - opt >= MAX_HEADER_GAP) return false;
     const pointerCount = head.readBigInt64LE(d + g.pointerCountOffset);
     const handleCount = head.readBigInt64LE(d + g.handleCountOffset);
