@@ -75,6 +75,23 @@ export const LAYOUT_FIELDS = {
   'LDR_DATA_TABLE_ENTRY.SizeOfImage': [['_LDR_DATA_TABLE_ENTRY', 'SizeOfImage']],
   'LDR_DATA_TABLE_ENTRY.FullDllName': [['_LDR_DATA_TABLE_ENTRY', 'FullDllName']],
   'LDR_DATA_TABLE_ENTRY.BaseDllName': [['_LDR_DATA_TABLE_ENTRY', 'BaseDllName']],
+  // Issue 14: the PEB side of a process (process parameters, environment, loader lists).
+  'PEB.Ldr': [['_PEB', 'Ldr']],
+  'PEB_LDR_DATA.InLoadOrderModuleList': [['_PEB_LDR_DATA', 'InLoadOrderModuleList']],
+  'RTL_USER_PROCESS_PARAMETERS.CurrentDirectory': [['_RTL_USER_PROCESS_PARAMETERS', 'CurrentDirectory.DosPath']],
+  'RTL_USER_PROCESS_PARAMETERS.Environment': [['_RTL_USER_PROCESS_PARAMETERS', 'Environment']],
+  'RTL_USER_PROCESS_PARAMETERS.EnvironmentSize': [['_RTL_USER_PROCESS_PARAMETERS', 'EnvironmentSize']],
+  // Issue 14: the object manager's namespace (\GLOBAL?? drive-letter symbolic links).
+  'OBJECT_DIRECTORY.HashBuckets': [['_OBJECT_DIRECTORY', 'HashBuckets']],
+  'OBJECT_DIRECTORY_ENTRY.ChainLink': [['_OBJECT_DIRECTORY_ENTRY', 'ChainLink']],
+  'OBJECT_DIRECTORY_ENTRY.Object': [['_OBJECT_DIRECTORY_ENTRY', 'Object']],
+  'OBJECT_SYMBOLIC_LINK.LinkTarget': [['_OBJECT_SYMBOLIC_LINK', 'LinkTarget']],
+  // Issue 14: host identity from KUSER_SHARED_DATA.
+  'KUSER_SHARED_DATA.NtProductType': [['_KUSER_SHARED_DATA', 'NtProductType']],
+  'KUSER_SHARED_DATA.NtMajorVersion': [['_KUSER_SHARED_DATA', 'NtMajorVersion']],
+  'KUSER_SHARED_DATA.NtMinorVersion': [['_KUSER_SHARED_DATA', 'NtMinorVersion']],
+  'KUSER_SHARED_DATA.SystemTime': [['_KUSER_SHARED_DATA', 'SystemTime']],
+  'KUSER_SHARED_DATA.InterruptTime': [['_KUSER_SHARED_DATA', 'InterruptTime']],
   /** At the fixed VA 0xFFFFF780'00000000: the build number, readable without symbols (0x260 in every table kernel). */
   'KUSER_SHARED_DATA.NtBuildNumber': [['_KUSER_SHARED_DATA', 'NtBuildNumber']],
 
@@ -229,6 +246,7 @@ export const LAYOUT_SYMBOLS = [
   'MmPfnDatabase',
   'KiWaitNever',
   'KiWaitAlways',
+  'ObpRootDirectoryObject',
 ] as const;
 export type LayoutSymbolKey = (typeof LAYOUT_SYMBOLS)[number];
 

@@ -5,6 +5,7 @@ import type {
   Analysis,
   DumpString,
   Finding,
+  HostIdentity,
   KernelInfo,
   PartialMark,
   ProcessRecord,
@@ -88,6 +89,8 @@ export interface Report {
   readonly evidence: ReportEvidence;
   readonly summary: ReportSummary;
   readonly kernel: KernelInfo;
+  /** The imaged machine (issue 14); absent only when the analysis predates it. */
+  readonly host?: HostIdentity;
   readonly processes: readonly ProcessRecord[];
   readonly findings: readonly Finding[];
   readonly vsm: Analysis['vsm'];
@@ -170,6 +173,7 @@ export function buildReport(analysis: Analysis, runInfo: RunInfo, evidenceInfo: 
     evidence,
     summary: summarize(analysis),
     kernel: analysis.kernel,
+    host: hostOf(analysis.host, evidenceInfo),
     processes: analysis.processes,
     findings: analysis.findings,
     vsm: analysis.vsm,
@@ -177,6 +181,12 @@ export function buildReport(analysis: Analysis, runInfo: RunInfo, evidenceInfo: 
     capsHit: analysis.capsHit,
     stats: analysis.stats,
   });
+}
+
+/** The analysis's host identity, its dump time taken from the dump header when memory did not give one. */
+function hostOf(host: HostIdentity | undefined, e: EvidenceInfo): HostIdentity | undefined {
+  if (!host || host.dumpTime !== null || e.systemTime === null) return host;
+  return { ...host, dumpTime: e.systemTime, dumpTimeSource: 'dump-header' };
 }
 
 /**

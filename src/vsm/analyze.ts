@@ -16,6 +16,7 @@ import { mergeProcesses } from './steps/merge.ts';
 import { partialMark } from './steps/partial.ts';
 import { processRecords } from './steps/records.ts';
 import { chooseTypeIndexKey, knownObjects, scanStep } from './steps/scan.ts';
+import { detailsStep } from './steps/details.ts';
 import { systemStep } from './steps/system.ts';
 import type { Analysis, Finding, KernelInfo, ProcessRecord, Severity } from './types.ts';
 
@@ -78,10 +79,11 @@ export function analyzeKernel(ev: EvidenceView, k: KernelContext, opts: AnalyzeO
     const iso = isolated.isolation.get(i);
     if (iso) d.rec.isolation = iso;
   });
+  const details = detailsStep({ drafts: records.drafts, vm, layout, base: k.base, build: k.info.build, vmForDtb });
   const processes = records.drafts.map((d) => d.rec as ProcessRecord);
   const system = systemStep({ processes, format: ev.format, formatName: ev.formatName, pm, baseline: base.baseline });
 
-  const steps = [listed, scanned, records, isolated, system];
+  const steps = [listed, scanned, records, isolated, details, system];
   const capsHit = steps.flatMap((s) => s.capsHit);
   const partial = partialMark({
     format: ev.format,
@@ -96,6 +98,7 @@ export function analyzeKernel(ev: EvidenceView, k: KernelContext, opts: AnalyzeO
 
   return {
     kernel: k.info,
+    host: details.host,
     processes,
     findings: sortFindings(steps.flatMap((s) => s.findings)),
     vsm: { verdict: system.verdict, reason: system.reason, posture: system.posture, baseline: base.baseline },

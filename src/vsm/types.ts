@@ -114,6 +114,66 @@ export interface ProcessRecord {
   readonly isolation?: Isolation;
   /** Fields that could not be read (e.g. 'imagePath', 'createTime'). */
   readonly unreadableFields?: readonly string[];
+  // Issue 14: the PEB side (never read for secure processes: their user pages are VTL1's). Null = unknown; see detailReasons.
+  /** RTL_USER_PROCESS_PARAMETERS.CommandLine. */
+  readonly commandLine?: DumpString | null;
+  /** RTL_USER_PROCESS_PARAMETERS.CurrentDirectory.DosPath. */
+  readonly currentDirectory?: DumpString | null;
+  /** The kept environment variables (src/ntos/environment.ts KEPT_ENVIRONMENT_VARIABLES), never the whole block. */
+  readonly environment?: Readonly<Record<string, string>> | null;
+  /** PEB loader list in load order (the image first); null when unreadable. */
+  readonly dlls?: readonly LoadedDll[] | null;
+  /** The image path with its drive letter (C:\…), null when no mapping was possible (imagePath keeps the NT path). */
+  readonly imagePathDos?: string | null;
+  /** Where imagePathDos came from: the kernel path mapped through \GLOBAL?? links, or the PEB's ImagePathName. */
+  readonly imagePathDosSource?: 'symbolic-link' | 'peb' | null;
+  /** The account the process ran as, from its environment (USERNAME, USERDOMAIN). */
+  readonly user?: ProcessUser | null;
+  /** Why a PEB-side field is null, by field name. */
+  readonly detailReasons?: Readonly<Record<string, string>>;
+}
+
+export interface LoadedDll {
+  readonly base: Hex;
+  readonly size: number | null;
+  readonly path: string | null;
+}
+
+export interface ProcessUser {
+  readonly name: string;
+  readonly domain: string | null;
+}
+
+/** Who the imaged machine was (issue 14): from process environments, KUSER_SHARED_DATA and the kernel. */
+export interface HostIdentity {
+  /** COMPUTERNAME agreed by the most process environments (ties: the earliest-created process). */
+  readonly computerName: string | null;
+  /** The machine's domain or workgroup: USERDOMAIN of processes running as the machine account (NAME$), else null. */
+  readonly domain: string | null;
+  /** USERDNSDOMAIN where any environment has it. */
+  readonly dnsDomain: string | null;
+  /** One sentence: which processes the name came from. */
+  readonly computerNameSource: string | null;
+  /** Other COMPUTERNAME values seen (a disagreement is reported, never hidden). */
+  readonly conflicts: readonly { readonly value: string; readonly pids: readonly number[] }[];
+  readonly os: {
+    readonly build: number | null;
+    /** "10.0" from KUSER_SHARED_DATA.NtMajorVersion/NtMinorVersion. */
+    readonly version: string | null;
+    /** 'workstation' | 'domain-controller' | 'server' (KUSER_SHARED_DATA.NtProductType). */
+    readonly productType: string | null;
+    /** E.g. "Windows 10", "Windows Server 2019" from the build and product type. */
+    readonly name: string | null;
+  };
+  /** SystemTime − InterruptTime from KUSER_SHARED_DATA (sleep not counted). */
+  readonly bootTime: string | null;
+  /** When the memory was captured: KUSER_SHARED_DATA.SystemTime, else the dump header's time. */
+  readonly dumpTime: string | null;
+  readonly dumpTimeSource: 'kuser-shared-data' | 'dump-header' | null;
+  /** Drive letters read from \GLOBAL?? (letter → NT device). */
+  readonly drives: readonly { readonly letter: string; readonly target: string }[];
+  /** Why a field is null or partial. */
+  readonly reasons: readonly string[];
 }
 
 export interface PartialMark {
@@ -160,6 +220,8 @@ export interface KernelInfo {
 
 export interface Analysis {
   readonly kernel: KernelInfo;
+  /** The imaged machine's identity (issue 14); absent only in analyses made before it existed. */
+  readonly host?: HostIdentity;
   readonly processes: readonly ProcessRecord[];
   readonly findings: readonly Finding[];
   readonly vsm: {
