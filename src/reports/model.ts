@@ -97,6 +97,8 @@ export interface Report {
   readonly partial: PartialMark;
   readonly capsHit: Analysis['capsHit'];
   readonly stats: Analysis['stats'];
+  /** Loaded kernel modules; absent when internals were not walked. */
+  readonly modules?: Analysis['modules'];
 }
 
 /** This package's name and version (from its package.json, wherever installed; the commit only when the caller knows it). */
@@ -180,6 +182,7 @@ export function buildReport(analysis: Analysis, runInfo: RunInfo, evidenceInfo: 
     partial,
     capsHit: analysis.capsHit,
     stats: analysis.stats,
+    ...(analysis.modules !== undefined ? { modules: analysis.modules } : {}),
   });
 }
 

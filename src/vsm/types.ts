@@ -131,6 +131,115 @@ export interface ProcessRecord {
   readonly user?: ProcessUser | null;
   /** Why a PEB-side field is null, by field name. */
   readonly detailReasons?: Readonly<Record<string, string>>;
+  // Process internals (absent when the analysis ran with `internals: false`; null where unknown).
+  /** What NtQueryInformationProcess(ProcessBasicInformation) with the extended structure would answer. */
+  readonly extendedInfo?: ExtendedInfo;
+  /** EPROCESS.ExitStatus; null when unreadable or the layout lacks it. */
+  readonly exitStatus?: number | null;
+  /** KPROCESS.BasePriority; null when unreadable. */
+  readonly basePriority?: number | null;
+  /** EPROCESS.DebugPort: the DEBUG_OBJECT address when set, null when not set or unreadable (then in unreadableFields). */
+  readonly debugPort?: Hex | null;
+  /** ThreadListHead walk; null when the list could not be read at all. */
+  readonly threads?: readonly ThreadRecord[] | null;
+  /** ObjectTable walk; null when the process has no table (exited) or it could not be read. */
+  readonly handles?: readonly HandleRecord[] | null;
+  readonly token?: TokenRecord | null;
+  /** VAD tree; null when it could not be read. */
+  readonly vads?: readonly VadRecord[] | null;
+}
+
+/** The nine PROCESS_EXTENDED_BASIC_INFORMATION flags, bit 0 upward. */
+export const EXTENDED_FLAG_NAMES = [
+  'isProtectedProcess',
+  'isWow64Process',
+  'isProcessDeleting',
+  'isCrossSessionCreate',
+  'isFrozen',
+  'isBackground',
+  'isStronglyNamed',
+  'isSecureProcess',
+  'isSubsystemProcess',
+] as const;
+export type ExtendedFlagName = (typeof EXTENDED_FLAG_NAMES)[number];
+
+export type ExtendedInfo = {
+  /** The composed 32-bit value; null when any of the nine bits is unknown. */
+  readonly flags: number | null;
+  /** Bits known to be set. */
+  readonly knownFlags: number;
+  /** Bits whose value is unknown. */
+  readonly unknownMask: number;
+  /** Where each flag came from, e.g. 'EPROCESS.Flags.ProcessDelete'. */
+  readonly sources: Readonly<Partial<Record<ExtendedFlagName, string>>>;
+  /** Why a flag is null. */
+  readonly reasons: Readonly<Partial<Record<ExtendedFlagName, string>>>;
+} & { readonly [K in ExtendedFlagName]: boolean | null };
+
+export interface ApcRecord {
+  readonly mode: 'kernel' | 'user';
+  readonly kapc: Hex;
+  readonly kernelRoutine: Hex | null;
+  readonly normalRoutine: Hex | null;
+  /** The image or driver the routine that runs lies in (NormalRoutine for user APCs, else KernelRoutine); null: none. */
+  readonly module: string | null;
+}
+
+export interface ThreadRecord {
+  readonly tid: number;
+  readonly ethread: Hex;
+  readonly startAddress: Hex | null;
+  readonly win32StartAddress: Hex | null;
+  /** The mapped image or driver the start address (Win32StartAddress, else StartAddress) lies in; null: none. */
+  readonly startModule: string | null;
+  readonly createTime: string | null;
+  readonly exitTime: string | null;
+  readonly state: string | null;
+  readonly apcs: readonly ApcRecord[];
+}
+
+export interface HandleRecord {
+  readonly handle: number;
+  readonly type: string | null;
+  readonly grantedAccess: number;
+  /** Decoded rights for Process and Thread handles (winnt.h names). */
+  readonly rights: readonly string[];
+  /** Object body address. */
+  readonly object: Hex;
+  /** For Process and Thread objects: the process (and thread) the handle opens. */
+  readonly target: { readonly pid: number | null; readonly tid: number | null; readonly name: string | null } | null;
+  /** Object name (File, Key, Section, named objects) where readable. */
+  readonly name: string | null;
+}
+
+export interface TokenRecord {
+  readonly user: { readonly sid: string; readonly name: string | null };
+  readonly integrity: { readonly sid: string; readonly level: string } | null;
+  readonly groups: readonly { readonly sid: string; readonly attributes: number }[];
+  readonly privileges: readonly { readonly name: string; readonly present: boolean; readonly enabled: boolean; readonly enabledByDefault: boolean }[];
+  /** App container / packaged app identity. */
+  readonly package: { readonly sid: string } | null;
+}
+
+export interface VadRecord {
+  readonly start: Hex;
+  /** Last byte (inclusive), as Volatility prints it. */
+  readonly end: Hex;
+  /** E.g. 'PAGE_EXECUTE_READWRITE'. */
+  readonly protection: string;
+  readonly private: boolean;
+  /** Mapped file (image or data) where readable. */
+  readonly file: string | null;
+  /** Committed pages; null when unknown. */
+  readonly commit: number | null;
+}
+
+/** A loaded kernel module (PsLoadedModuleList). */
+export interface ModuleRecord {
+  readonly base: Hex;
+  readonly size: number;
+  readonly name: string | null;
+  readonly path: string | null;
 }
 
 export interface LoadedDll {
@@ -235,4 +344,6 @@ export interface Analysis {
   /** Caps hit during analysis (list walk, scan hits…), each with its limit. */
   readonly capsHit: readonly { readonly cap: string; readonly limit: number }[];
   readonly stats: { readonly listed: number; readonly scanned: number; readonly scanHits: number; readonly pagesScanned: number };
+  /** Loaded kernel modules (drivers); absent with `internals: false`, null when the list could not be walked. */
+  readonly modules?: readonly ModuleRecord[] | null;
 }
