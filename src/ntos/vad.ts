@@ -9,6 +9,8 @@ export interface VadRange {
   /** First and last virtual page number (inclusive). */
   readonly startVpn: bigint;
   readonly endVpn: bigint;
+  /** Address of the MMVAD_SHORT (its flags and, for mapped views, the MMVAD's file: vad-info.ts). */
+  readonly vad: bigint;
 }
 
 export interface VadWalk {
@@ -59,7 +61,7 @@ export function walkVads(vm: VirtualMemory, layout: KernelLayout, vadRootField: 
     }
     const start = BigInt(b.readUInt32LE(sv.offset)) | (svh ? BigInt(b[svh.offset]) << 32n : 0n);
     const end = BigInt(b.readUInt32LE(ev.offset)) | (evh ? BigInt(b[evh.offset]) << 32n : 0n);
-    if (start <= end && end <= USER_MAX_VPN) ranges.push({ startVpn: start, endVpn: end });
+    if (start <= end && end <= USER_MAX_VPN) ranges.push({ startVpn: start, endVpn: end, vad });
     else complete = false;
     for (const off of [left, right]) {
       const child = b.readBigUInt64LE(node0 + off);
