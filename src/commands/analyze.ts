@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { statSync } from 'node:fs';
-import { hashEvidence } from '../dump/hash.ts';
+import { openEvidencePass } from '../dump/evidence-pass.ts';
 import { openDump } from '../dump/open.ts';
 import { machineName } from '../dump/crash-structs.ts';
 import { ExitCode, UsageError } from '../errors.ts';
@@ -30,27 +30,26 @@ export async function run(argv: Record<string, unknown>): Promise<number> {
 
   const dump = openDump(path);
   try {
+    // One read of the evidence: the SHA-256 (on a worker thread) and the pool scan share its chunks.
+    const hashing = argv.hash !== false;
+    const bar = createProgress({ label: hashing ? 'sha256+scan' : 'scanning', unit: hashing ? 'bytes' : 'items', enabled: quiet ? false : undefined });
+    const pass = hashing ? openEvidencePass(dump, { hashPath: path, progress: bar.update }) : undefined;
+    let analysis;
     let sha256: string | null = null;
     let sha256At: string | null = null;
-    if (argv.hash !== false) {
-      const bar = createProgress({ label: 'sha256', unit: 'bytes', enabled: quiet ? false : undefined });
-      try {
-        sha256 = (await hashEvidence(path, { progress: bar.update })).sha256;
-        sha256At = new Date().toISOString();
-      } finally {
-        bar.done();
-      }
-    }
-    const scanBar = createProgress({ label: 'scanning', unit: 'items', enabled: quiet ? false : undefined });
-    let analysis;
     try {
-      analysis = await analyzeDump(dump, {
+      analysis = await analyzeDump(pass?.dump ?? dump, {
         scan: argv.scan !== false,
         symbols: { symbols: argv.symbols as string[] | undefined, symbolServer: argv.symbolServer as string | undefined },
-        onScanProgress: scanBar.update,
+        onScanProgress: pass ? undefined : bar.update,
       });
+      if (pass) {
+        sha256 = pass.finish().sha256;
+        sha256At = new Date().toISOString();
+      }
     } finally {
-      scanBar.done();
+      pass?.close();
+      bar.done();
     }
     const finished = new Date();
     let mtime: string | null = null;

@@ -6,6 +6,8 @@ import { BadInputError } from '../errors.ts';
 export class EvidenceFile {
   readonly fd: number;
   readonly size: number;
+  /** Bytes read from the file so far, by every reader (the evidence pass, page reads, headers). */
+  bytesRead = 0;
   private closed = false;
 
   constructor(readonly path: string) {
@@ -38,6 +40,7 @@ export class EvidenceFile {
       if (n === 0) break;
       done += n;
     }
+    this.bytesRead += done;
     return done;
   }
 

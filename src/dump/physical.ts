@@ -35,7 +35,8 @@ export abstract class FilePhysicalMemory implements PhysicalMemory {
   private readonly cache = new Map<number, Buffer>();
 
   constructor(
-    protected readonly file: EvidenceFile,
+    /** The evidence file the pages are read from (the evidence pass reads it too). */
+    readonly file: EvidenceFile,
     private readonly cachePages = DEFAULT_CACHE_PAGES,
   ) {}
 
