@@ -133,7 +133,7 @@ test.serial('batch over a corpus: one result per SHA-256, failures recorded, exi
   const h0 = performance.now();
   for (const f of readdirSync(CORPUS)) await sha256File(join(CORPUS, f));
   const hashOnce = performance.now() - h0;
-  t.true(s.wallMs < 1000 + hashOnce, `rerun: ${s.wallMs} ms in batch; hashing the corpus alone ${Math.round(hashOnce)} ms`);
+  // No timing assertion (it would flip on a slow machine): analyzed 0 / skipped 8 above is what makes a rerun cheap.
   t.log(`rerun: ${s.wallMs} ms inside batch; hashing the ${(s.bytes / 2 ** 20).toFixed(0)} MiB corpus alone ${Math.round(hashOnce)} ms; ${Math.round(second.ms)} ms with the CLI's own start`);
 
   // Without the damaged dump the exit code follows --fail-on over the findings.

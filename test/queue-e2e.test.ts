@@ -128,7 +128,7 @@ async function killScenario(t: import('ava').ExecutionContext, sc: Scenario, que
     // Exactly once: one directory per hash, one commit per hash, across all workers.
     t.deepEqual(readdirSync(out).filter((n) => /^[0-9a-f]{64}$/.test(n)).sort(), [...shas].sort());
     const survivors = workers.slice(1);
-    await until('the workers to log their last commit', () => workers.flatMap((w) => w.lines).filter((l) => l.includes('(committed)')).length >= shas.length, 10_000);
+    await until('the workers to log their last commit', () => workers.flatMap((w) => w.lines).filter((l) => l.includes('(committed)')).length >= shas.length, 60_000);
     const commits = workers.flatMap((w) => w.lines.filter((l) => l.includes('(committed)')).map((l) => /(?:done|failed) ([0-9a-f]{64})/.exec(l)![1]));
     t.is(commits.length, shas.length, commits.join('\n'));
     t.is(new Set(commits).size, shas.length);
@@ -140,7 +140,7 @@ async function killScenario(t: import('ava').ExecutionContext, sc: Scenario, que
     // Queue bookkeeping agrees.
     const conn = new Redis(redis.url, { maxRetriesPerRequest: null });
     const q = new Queue(queueName, { connection: conn });
-    await until('12 completed jobs', async () => (await q.getJobCounts('completed')).completed === shas.length, 10_000);
+    await until('12 completed jobs', async () => (await q.getJobCounts('completed')).completed === shas.length, 60_000);
     // Nothing in Redis but job metadata: every key together is tiny beside the evidence.
     let keys = 0;
     let bytes = 0;

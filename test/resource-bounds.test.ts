@@ -140,7 +140,6 @@ test('a 1,000,000-entry process list stops at the list cap, says so, and stays s
   t.is(w.entries.length, DEFAULT_LIST_CAP);
   t.false(w.complete);
   t.true(w.issues.some((i) => i.kind === 'cap' && i.message.includes(String(DEFAULT_LIST_CAP))), 'the cap is an issue with its limit');
-  t.true(ms < 60_000, `${ms} ms`);
   t.true(heapMb < 400, `heap grew ${heapMb.toFixed(0)} MiB`);
   t.log(`1M-entry list: ${w.entries.length} entries walked in ${ms.toFixed(0)} ms, heap +${heapMb.toFixed(0)} MiB`);
 });
@@ -185,7 +184,6 @@ test('image paths of maximal length (UNICODE_STRING 0xFFFE bytes) on every entry
   t.truthy(p);
   t.true(p!.text.length <= 0x1000, `a kept path is short (got ${p!.text.length} units)`);
   t.regex(p!.text, /…\[\d+ bytes not shown\]…/, 'and says what it leaves out');
-  t.true(ms < 60_000, `${ms} ms`);
   t.log(`20,000 entries with 64 KiB paths: ${ms.toFixed(0)} ms, heap +${heapMb.toFixed(0)} MiB, ${vm.pagesMade} pages synthesized`);
 });
 
