@@ -220,9 +220,9 @@ export function walkHandles(vm: VirtualMemory, layout: KernelLayout, eprocessVa:
   const next = fieldValue(ht, layout, 'HANDLE_TABLE.NextHandleNeedingPool');
   const limitIndex = next !== undefined && next > 0n && next % 4n === 0n ? Number(next / 4n) : Infinity;
   const { pages, capHit: pageCap } = lowLevelPages(vm, base, level, maxPages, log);
-  let capHit = pageCap;
+  let handleCap = false;
   for (const [page, first] of pages) {
-    if (capHit || first >= limitIndex) break;
+    if (handleCap || first >= limitIndex) break;
     const bytes = vm.read(page, HANDLE_TABLE_PAGE_SIZE);
     if (!bytes) {
       log.add('unreadable', `the handle-table entry page at ${hex(page)} (handles ${hex(handleValue(first))}..) is not in the dump`, page);
@@ -232,7 +232,7 @@ export function walkHandles(vm: VirtualMemory, layout: KernelLayout, eprocessVa:
       const d = decoder(bytes.subarray(i * HANDLE_TABLE_ENTRY_SIZE, (i + 1) * HANDLE_TABLE_ENTRY_SIZE));
       if (!d) continue;
       if (items.length >= cap) {
-        capHit = true;
+        handleCap = true;
         log.add('cap', `the handle walk stopped at its cap of ${cap} handles`, page);
         break;
       }
@@ -243,5 +243,5 @@ export function walkHandles(vm: VirtualMemory, layout: KernelLayout, eprocessVa:
       items.push(describeHandle(vm, layout, handleValue(first + i), d.header, d.access, types));
     }
   }
-  return walkResult(items, log, cap, capHit);
+  return walkResult(items, log, cap, pageCap || handleCap);
 }
