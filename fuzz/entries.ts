@@ -240,6 +240,65 @@ async function renderAll(analysis: import('../src/vsm/types.ts').Analysis, dump:
   reports.renderTerminal(report, { color: true });
 }
 
+/** Limits the walks run under in the fuzz target (small, so an input stays well inside the time bound). */
+const WALK_LIMITS = { maxThreads: 256, maxApcs: 64, maxHandles: 4096, maxPages: 64, maxGroups: 128, maxVads: 1024, maxModules: 256 };
+
+/**
+ * The process walks (threads, APCs, handles, token, VADs, loaded modules, extended flags) over a
+ * WALKSEED image: every walk must end in a result within its cap; a throw is a crash.
+ */
+export const walksEntry: Entry = async (path) => {
+  const { parseWalkSeed, WALK_SEED_HEADER } = await import('./walk-seeds.ts');
+  const { FakePhysical } = await import('../test/helpers/fake-machine.ts');
+  const { X64VirtualMemory } = await import('../src/dump/x64.ts');
+  const { builtinByPdb } = await import('../src/ntos/layout-table.ts');
+  const { walkThreads } = await import('../src/ntos/threads.ts');
+  const { walkApcs } = await import('../src/ntos/apcs.ts');
+  const { walkHandles } = await import('../src/ntos/handles.ts');
+  const { loadObjectTypes } = await import('../src/ntos/object-header.ts');
+  const { readProcessToken } = await import('../src/ntos/token.ts');
+  const { walkVadInfo } = await import('../src/ntos/vad-info.ts');
+  const { walkDrivers, ModuleIndex } = await import('../src/ntos/drivers.ts');
+  const { readExtendedInfo, readDebugPort, readExitStatus, readBasePriority } = await import('../src/ntos/extended-info.ts');
+  const b = readFileSync(path);
+  const h = parseWalkSeed(b);
+  if (!h) throw new BadInputError('not a WALKSEED image', 'fuzz.walks');
+  const layout = builtinByPdb(h.guid, 1);
+  if (!layout) throw new BadInputError('unknown layout', 'fuzz.walks');
+  const pm = new FakePhysical(0);
+  for (let i = 0; i < h.pageCount; i++) pm.write((h.firstPfn + i) * 4096, b.subarray(WALK_SEED_HEADER + i * 4096, WALK_SEED_HEADER + (i + 1) * 4096));
+  const vm = new X64VirtualMemory(pm, h.dtb & 0x000ffffffffff000n);
+  const within = (w: { items: unknown[]; cap: number }, what: string) => invariant(w.items.length <= w.cap, `${what}: ${w.items.length} items over cap ${w.cap}`);
+  let partial = false;
+  const mods = walkDrivers(vm, layout, h.modules, WALK_LIMITS);
+  within(mods, 'modules');
+  const index = new ModuleIndex(mods.items);
+  const types = loadObjectTypes(vm, layout, h.kernelBase).types;
+  for (const ep of h.processes) {
+    const th = walkThreads(vm, layout, ep, WALK_LIMITS);
+    within(th, 'threads');
+    for (const t of th.items) {
+      const a = walkApcs(vm, layout, BigInt(t.ethread), WALK_LIMITS);
+      invariant(a.items.length <= 2 * a.cap, 'apcs over cap');
+      for (const x of a.items) index.attribute(x.kernelRoutine);
+      partial ||= a.partial;
+    }
+    const hs = walkHandles(vm, layout, ep, types, WALK_LIMITS);
+    within(hs, 'handles');
+    const tok = readProcessToken(vm, layout, ep, WALK_LIMITS);
+    invariant(!tok.token || tok.token.groups.length < tok.cap, 'groups over cap');
+    const vads = walkVadInfo(vm, layout, ep, WALK_LIMITS);
+    within(vads, 'vads');
+    const x = readExtendedInfo(vm, layout, ep, { token: tok });
+    invariant((x.knownFlags & x.unknownMask) === 0 && (x.flags === null) === (x.unknownMask !== 0), 'extended flags inconsistent');
+    readDebugPort(vm, layout, ep);
+    readExitStatus(vm, layout, ep);
+    readBasePriority(vm, layout, ep);
+    partial ||= th.partial || hs.partial || tok.partial || vads.partial;
+  }
+  return { partial: partial || mods.partial };
+};
+
 /** Loads every module the entries use, so the first input's time bound does not include compiling them. */
 export async function warm(): Promise<void> {
   const mods = [
@@ -258,6 +317,9 @@ export async function warm(): Promise<void> {
     import('../src/commands/info.ts'),
     import('../src/commands/symbols-which.ts'),
     import('../src/commands/analyze.ts'),
+    import('./walk-seeds.ts'),
+    import('../src/ntos/handles.ts'),
+    import('../src/ntos/extended-info.ts'),
   ];
   await Promise.allSettled(mods);
   (await import('../src/ntos/layout-table.ts')).builtinByBuild(19041);
@@ -282,4 +344,5 @@ export const ENTRIES: Readonly<Record<string, Entry>> = {
   pe: peEntry,
   pdb: pdbEntry,
   dump: dumpEntry,
+  walks: walksEntry,
 };
