@@ -212,6 +212,8 @@ export function walkHandles(vm: VirtualMemory, layout: KernelLayout, eprocessVa:
     return walkResult(items, log, cap, false);
   }
   const { level, base } = splitTableCode(code);
+  // No entry page allocated yet (TableCode 0): an empty table, nothing missing.
+  if (base === 0n && level === 0) return walkResult(items, log, cap, false);
   if (level > MAX_TABLE_LEVEL) {
     log.add('implausible', `TableCode ${hex(code)} names level ${level}; tables have levels 0..${MAX_TABLE_LEVEL}`, table);
     return walkResult(items, log, cap, false);

@@ -4,7 +4,7 @@
 import type { VirtualMemory } from '../dump/types.ts';
 import { hex } from '../dump/numbers.ts';
 import type { KernelLayout, LayoutFieldKey, LayoutSizeKey } from './layout.ts';
-import { isKernelPointer, readUnicodeString } from './process.ts';
+import { isKernelPointer, ObjectBytes, readUnicodeString } from './process.ts';
 import { fieldValue, missingFields, readFields } from './struct-read.ts';
 
 /** POOL_HEADER is 16 bytes on x64; BlockSize and PreviousSize count 16-byte units. */
@@ -117,16 +117,17 @@ export function loadObjectTypes(vm: VirtualMemory, layout: KernelLayout, kernelB
     if (!b) return { types: null, reason: `nt!ObHeaderCookie at ${hex(kernelBase + BigInt(cookieRva))} is not in the dump: TypeIndex cannot be decoded` };
     key = b[0];
   }
-  const table = vm.read(kernelBase + BigInt(tableRva), MAX_OBJECT_TYPES * POINTER_SIZE);
-  if (!table) return { types: null, reason: `nt!ObTypeIndexTable at ${hex(kernelBase + BigInt(tableRva))} is not in the dump` };
+  // Read page by page: the array may run into a page the dump lacks; those slots stay unknown.
+  const tableBytes = ObjectBytes.fromVirtual(vm, kernelBase + BigInt(tableRva), MAX_OBJECT_TYPES * POINTER_SIZE);
+  if (!tableBytes.has(0, OB_TYPE_INDEX_FIRST * POINTER_SIZE + POINTER_SIZE)) return { types: null, reason: `nt!ObTypeIndexTable at ${hex(kernelBase + BigInt(tableRva))} is not in the dump` };
   const nameOff = layout.fields['OBJECT_TYPE.Name']?.offset;
   const names = new Map<number, string | null>();
   const name = (index: number): string | null => {
     if (!Number.isInteger(index) || index < OB_TYPE_INDEX_FIRST || index >= MAX_OBJECT_TYPES || nameOff === undefined) return null;
     const hit = names.get(index);
     if (hit !== undefined) return hit;
-    const ptr = table.readBigUInt64LE(index * POINTER_SIZE);
-    const s = isKernelPointer(ptr) ? readUnicodeString(vm, layout, ptr + BigInt(nameOff)) : null;
+    const ptr = tableBytes.place({ offset: index * POINTER_SIZE, size: POINTER_SIZE });
+    const s = ptr !== undefined && isKernelPointer(ptr) ? readUnicodeString(vm, layout, ptr + BigInt(nameOff)) : null;
     const text = s ? s.text : null;
     names.set(index, text);
     return text;

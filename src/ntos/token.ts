@@ -126,6 +126,10 @@ export function readToken(vm: VirtualMemory, layout: KernelLayout, tokenVa: bigi
     log.add('layout-missing', `the layout lacks ${need.join(', ')}: the token cannot be read`);
     return done(null);
   }
+  if (tokenVa === 0n) {
+    log.add('implausible', 'EPROCESS.Token is NULL (every process Windows runs has a primary token)');
+    return done(null);
+  }
   if (!isKernelPointer(tokenVa)) {
     log.add('non-canonical', `the token pointer ${hex(tokenVa)} is not a kernel address`, tokenVa);
     return done(null);
