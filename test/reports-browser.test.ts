@@ -110,7 +110,7 @@ test.serial('the report loads with no console error and no network request, show
   await page.click('#proc thead th:nth-child(7) button');
   const created = (await page.locator('#proc tbody tr td:nth-child(7)').evaluateAll((tds) => tds.map((td) => (td as unknown as { getAttribute(n: string): string }).getAttribute('data-v')))).map(Number);
   t.deepEqual(created, [...created].sort((x, y) => x - y));
-  t.is(await page.locator('#proc tbody tr:first-child td.name > span.pname').innerText(), 'System', 'System started first');
+  t.is(await page.locator('#proc tbody tr:first-child td.name > .pname').innerText(), 'System', 'System started first');
   await page.click('#tree-order');
   t.is((await pids())[0], 4, 'tree order starts at System');
 
@@ -129,15 +129,45 @@ test.serial('exposed sample: findings point at the process row; screenshot for r
   const { page, url, requests, consoleErrors } = await open('exposed', report);
   t.regex(await page.locator('#verdict').innerText(), /EXPOSED/);
   const first = page.locator('#findings article').first();
-  t.regex(await first.innerText(), /CRITICAL[\s\S]*Trustlet pages are readable[\s\S]*0xffffa30c3a8e8c80/i);
-  const href = await first.locator('a[href^="#p-"]').first().getAttribute('href');
+  t.regex(await first.innerText(), /CRITICAL[\s\S]*Trustlet pages are readable[\s\S]*LsaIso\.exe[\s\S]*What it means/i);
+  await first.locator('details.fev summary').click();
+  t.regex(await first.innerText(), /0xffffa30c3a8e8c80/);
+  const href = await first.locator('a[href^="#d-"]').first().getAttribute('href');
   t.truthy(href);
-  t.is(await page.locator(href!).count(), 1, 'the EPROCESS link targets the process row');
+  t.is(await page.locator(href!).count(), 1, 'the process link targets its detail view');
   t.regex(await page.locator(href!).innerText(), /LsaIso\.exe/);
   t.true((await page.locator('#trustlets svg.bar rect').count()) > 3);
   await page.screenshot({ path: join(TMP, 'exposed.png'), fullPage: true });
   t.deepEqual(consoleErrors, []);
   t.deepEqual(requests, [url]);
+  await page.close();
+});
+
+test.serial('1280x800: findings above the fold beside a quieter verdict; the timeline draws every process and the dump', async (t) => {
+  const report = buildReport(F.exposed(), F.runInfo(), F.evidenceInfo());
+  const { page, consoleErrors } = await open('fold', report);
+  await page.setViewportSize({ width: 1280, height: 800 });
+  const box = async (sel: string) => (await page.locator(sel).first().boundingBox())!;
+  const finding = await box('#findings article');
+  const verdict = await box('#verdict');
+  t.true(finding.y + 60 < 800, `first finding starts above the fold (y=${finding.y})`);
+  t.true(verdict.y < 800 && verdict.x > finding.x + finding.width - 1, 'the verdict sits beside the findings, not above them');
+  const px = (sel: string) => page.locator(sel).first().evaluate((el) => parseFloat((globalThis as unknown as { getComputedStyle(e: unknown): { fontSize: string } }).getComputedStyle(el).fontSize));
+  const title = await px('#findings article strong');
+  t.true((await px('#verdict')) <= title + 4, 'with a critical finding the verdict is no louder than the finding title');
+  t.true(verdict.height < finding.height, 'the verdict box is smaller than the finding card');
+  // Timeline: one bar (or an "unknown time" note) per process, and the dump line.
+  const bars = await page.locator('#timeline-svg rect.tl-bar').count();
+  const unknown = await page.locator('#timeline-svg text.tl-note', { hasText: 'creation time unknown' }).count();
+  t.is(bars + unknown, report.processes.length);
+  t.is(await page.locator('#timeline-svg .tl-dump line').count(), 1);
+  t.true(await page.locator('#timeline-svg .tl-dump').isVisible());
+  t.true((await page.locator('#timeline-svg circle.tl-finding').count()) >= 1, 'processes with findings are marked');
+  // Names unbroken in the process table at 1280 px.
+  const nameHeights = await page.locator('#proc tbody td.name a.pname').evaluateAll((els) => els.map((e) => (e as unknown as { getClientRects(): { length: number } }).getClientRects().length));
+  t.true(nameHeights.every((n) => n === 1), 'every name on one line');
+  await page.screenshot({ path: join(TMP, 'fold-1280x800.png') });
+  t.deepEqual(consoleErrors, []);
   await page.close();
 });
 
@@ -168,10 +198,10 @@ test.serial('hostile sample: names render as text, no script runs, no request', 
   t.is(await page.locator('svg[onload]').count(), 0);
 
   await page.fill('#filter', 'onerror');
-  const names = await page.locator('#proc tbody tr:not([hidden]) td.name > span.pname').allTextContents();
+  const names = await page.locator('#proc tbody tr:not([hidden]) td.name > .pname').allTextContents();
   t.true(names.includes(F.HOSTILE_NAME), 'the name is shown verbatim as text');
   await page.fill('#filter', 'red');
-  const ansi = await page.locator('#proc tbody tr:not([hidden]) td.name > span.pname').allTextContents();
+  const ansi = await page.locator('#proc tbody tr:not([hidden]) td.name > .pname').allTextContents();
   t.true(ansi.some((n) => n.startsWith('\\x1b[31mred\\x1b[0m')), `ANSI escapes shown visibly: ${JSON.stringify(ansi)}`);
   t.false((await page.content()).includes('\u001b'), 'no raw ESC in the DOM');
   t.regex(await page.locator('header').innerText(), /"><svg onload=alert\(5\)>/);

@@ -58,7 +58,7 @@ test('hostile-names sample: the HTML report in Chromium shows names as text and 
     await page.fill('#filter', 'src=x');
     const rows = page.locator('#proc tbody tr:not([hidden])');
     t.is(await rows.count(), hostile.length);
-    const names = await rows.locator('td.name > span.pname').allTextContents();
+    const names = await rows.locator('td.name > .pname').allTextContents();
     const paths = await rows.locator('td.path').allTextContents();
     for (const p of hostile) {
       t.true(names.includes(p.name.text), `${p.name.text} is shown as text`);

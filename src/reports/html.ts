@@ -6,7 +6,12 @@
 import { createHash } from 'node:crypto';
 import type { Finding, IsolationCounts, ProcessRecord, Severity, VsmVerdict } from '../vsm/types.ts';
 import { SEVERITIES } from '../vsm/types.ts';
-import { findingProcess, processKey, severityRank, type Report } from './model.ts';
+import { fullProcessName } from '../vsm/full-name.ts';
+import { attackReference } from '../vsm/attack.ts';
+import { findingProcess, severityRank, type Report } from './model.ts';
+import { detailsSection } from './html-detail.ts';
+import { code, detailId, fmtTime, kv, rowId } from './html-parts.ts';
+import { timelineSection } from './html-timeline.ts';
 import { htmlAttr as a, htmlId, htmlText as h } from './sanitize.ts';
 import { formatBytes } from './terminal.ts';
 import { processTree, timeKey } from './tree.ts';
@@ -16,8 +21,9 @@ const CSS = `
 *{box-sizing:border-box}
 html{-webkit-print-color-adjust:exact;print-color-adjust:exact}
 body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans",Arial,sans-serif;color:var(--fg);background:var(--bg)}
-header.top{padding:16px 24px;border-bottom:3px solid var(--fg);background:var(--panel)}
-header.top h1{margin:0 0 8px;font-size:22px}
+header.top{padding:10px 24px;border-bottom:3px solid var(--fg);background:var(--panel)}
+header.top h1{margin:0 0 6px;font-size:20px}
+header.top dl.kv{grid-template-columns:max-content minmax(0,1fr) max-content minmax(0,1fr);font-size:12.5px;gap:1px 14px}
 main{padding:0 24px 24px;max-width:1600px}
 section{margin-top:24px}
 h2{font-size:18px;border-bottom:1px solid var(--line);padding-bottom:4px;margin:0 0 12px}
@@ -64,18 +70,55 @@ tr.r-secure td{background:#e6f6f7}tr.r-terminated td{color:var(--muted)}tr.r-unl
 tbody.tree td.name.d1{padding-left:22px}tbody.tree td.name.d2{padding-left:36px}tbody.tree td.name.d3{padding-left:50px}tbody.tree td.name.d4{padding-left:64px}tbody.tree td.name.d5{padding-left:78px}tbody.tree td.name.d6{padding-left:92px}tbody.tree td.name.d7{padding-left:106px}tbody.tree td.name.d8{padding-left:120px}
 tbody.tree td.name.d1::before,tbody.tree td.name.d2::before,tbody.tree td.name.d3::before,tbody.tree td.name.d4::before,tbody.tree td.name.d5::before,tbody.tree td.name.d6::before,tbody.tree td.name.d7::before,tbody.tree td.name.d8::before{content:"\\2514 ";color:var(--muted)}
 td.path{min-width:240px;max-width:520px;overflow-wrap:anywhere}
-td.name{max-width:340px;overflow-wrap:anywhere}
+td.name{white-space:nowrap}
 td.nw,th.nw{white-space:nowrap}
 .muted{color:var(--muted)}
 svg.bar{display:block;margin:6px 0}
 .legend{display:inline-block;width:10px;height:10px;border:1px solid #0003;margin-right:4px;vertical-align:-1px}
 .c-readable{background:#d1242f}.c-unreadable{background:#8c959f}.c-absent{background:#54aeff}.c-notresident{background:#d0d7de}
 footer{padding:12px 24px;border-top:1px solid var(--line);color:var(--muted);font-size:12px}
-@media (max-width:1000px){.summary{grid-template-columns:1fr}}
+.overview{display:grid;grid-template-columns:minmax(0,1fr) 340px;gap:24px;align-items:start;margin-top:16px}
+.overview>section{margin-top:0}
+aside.side{border:1px solid var(--line);border-radius:8px;padding:12px;background:var(--panel)}
+aside.side h3{margin:12px 0 4px}
+aside.side .verdict{font-size:36px}
+aside.side .verdict.verdict-quiet{font-size:18px;border-width:2px;padding:6px 10px;letter-spacing:.02em}
+aside.side .counts li{min-width:0;padding:4px 8px}aside.side .counts b{font-size:17px}
+aside.side ul.posture{padding-left:18px;font-size:12.5px;color:var(--muted)}
+.fcounts{font-size:13px;font-weight:400;margin-left:8px}
+article.finding .fhead{margin-top:2px}
+article.finding p.guide{background:var(--panel);border-radius:4px;padding:6px 8px;font-size:13px}
+article.f-critical,article.f-high{background:#fff8f7}
+dl.ctx{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:2px 12px;margin:6px 0;font-size:13.5px}
+dl.ctx dt{color:var(--muted)}dl.ctx dd{margin:0;overflow-wrap:anywhere}
+code.cmd{white-space:pre-wrap;overflow-wrap:anywhere}
+.attack{display:inline-block;border:1px solid var(--purple);color:var(--purple);border-radius:4px;padding:0 6px;font-size:11.5px;font-weight:700;margin-left:6px;white-space:nowrap}
+details.fev summary{cursor:pointer;color:var(--muted);font-size:12.5px}
+svg.timeline{display:block;max-width:1240px;border:1px solid var(--line);border-radius:6px;background:#fff}
+svg.timeline text{font:11px system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;fill:#1b1f24}
+svg.timeline .tl-label.tl-bad{fill:#b42318;font-weight:700}
+svg.timeline .tl-note,svg.timeline .tl-axis{fill:#57606a}
+svg.timeline .tl-dump line{stroke:#b42318}svg.timeline .tl-dump text{fill:#b42318;font-weight:700}
+svg.timeline .tl-boot line{stroke:#8c959f;stroke-dasharray:4 3}svg.timeline .tl-boot text{fill:#57606a}
+td.cmd{max-width:320px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+td.cmd code{font-size:12px}
+a.pname{color:inherit;text-decoration:none;font-weight:600}a.pname:hover{text-decoration:underline}
+details.proc{border:1px solid var(--line);border-radius:6px;margin:6px 0;padding:4px 10px}
+details.proc>summary{cursor:pointer;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+details.proc>summary .pname{font-weight:700}
+details.proc>summary .path{color:var(--muted);font-size:12.5px;margin-left:8px}
+.detail-sections{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:4px 24px}
+.detail-sections section{margin-top:8px;min-width:0}
+.detail-sections section.ds-identity,.detail-sections section.ds-dlls{grid-column:1 / -1}
+.detail-sections h4{margin:4px 0;font-size:13.5px}
+ol.chain{margin:0;padding-left:20px}
+table.dlls td.path{max-width:none}
+@media (max-width:1000px){.summary,.overview,.detail-sections{grid-template-columns:1fr}}
 @page{margin:12mm}
 @media print{
  body{font-size:10pt}
- .summary{grid-template-columns:1fr;gap:8px}
+ .summary,.overview{grid-template-columns:1fr;gap:8px}
+ details.proc{break-inside:avoid}
  .verdict{font-size:30pt}
  header.top{background:none}
  main{padding:0;max-width:none}
@@ -148,10 +191,12 @@ const JS = `
   function reveal() {
     var id = decodeURIComponent(location.hash.slice(1));
     var el = id && document.getElementById(id);
+    if (el && el.tagName === 'DETAILS') el.open = true;
     if (el && el.hidden) { input.value = ''; apply(); el.scrollIntoView(); }
   }
   window.addEventListener('hashchange', reveal);
   apply();
+  reveal();
 })();
 `;
 
@@ -181,29 +226,13 @@ const CLASS_ROWS: { key: keyof IsolationCounts; css: string; label: string; mean
 ];
 const CLASS_FILL: Record<string, string> = { 'c-readable': '#d1242f', 'c-unreadable': '#8c959f', 'c-absent': '#54aeff', 'c-notresident': '#d0d7de' };
 
-function fmtTime(t: string | null | undefined): string {
-  return t ? h(t.replace('T', ' ').replace(/Z$/, ' UTC')) : '<span class="muted">unknown</span>';
-}
 
 function fmtDuration(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : ms < 120000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60000)} min ${Math.round((ms % 60000) / 1000)} s`;
 }
 
-function kv(pairs: [string, string | null | undefined][]): string {
-  return `<dl class="kv">${pairs
-    .filter((p): p is [string, string] => p[1] !== undefined && p[1] !== null)
-    .map(([k, v]) => `<dt>${h(k)}</dt><dd>${v}</dd>`)
-    .join('')}</dl>`;
-}
 
-function code(s: string | null | undefined): string | null {
-  return s === null || s === undefined ? null : `<code>${h(s)}</code>`;
-}
 
-/** The process row's anchor, from its EPROCESS VA (or PA). */
-function rowId(p: ProcessRecord): string {
-  return `p-${htmlId(processKey(p))}`;
-}
 
 function badges(p: ProcessRecord): string {
   const b: string[] = [];
@@ -228,6 +257,9 @@ function sortHex(v: string | null): string {
   return v && /^0x[0-9a-f]{1,16}$/.test(v) ? v.slice(2).padStart(16, '0') : '';
 }
 
+/** Display order of the process table's columns (indexes into the cells as built): what a responder reads first on the left. */
+const COLUMN_ORDER = [0, 1, 2, 11, 3, 5, 6, 7, 12, 4, 8, 9, 10];
+
 function processTable(report: Report): string {
   const tree = processTree(report.processes);
   const byVa = new Set<string>();
@@ -241,22 +273,22 @@ function processTable(report: Report): string {
         .join(' ');
       const iso = p.isolation;
       const nameTitle = p.name.rawHex ? ` title="${a(`raw bytes: ${p.name.rawHex}`)}"` : '';
-      return (
-        `<tr${idAttr} data-order="${order}"${cls ? ` class="${cls}"` : ''}>` +
-        `<td class="num" data-v="${p.pid}">${p.pid}</td>` +
-        `<td class="num" data-v="${p.ppid}">${p.ppid}</td>` +
-        `<td class="name d${Math.min(depth, 8)}" data-v="${a(p.name.text.toLowerCase())}"><span class="pname"${nameTitle}>${h(p.name.text)}</span>${badges(p)}</td>` +
-        (p.protection === null ? `<td class="nw" data-v="unknown">unknown</td>` : `<td class="nw" data-v="${a(p.protection.raw ? p.protection.text : '')}"${p.protection.raw ? ` title="${a(p.protection.text)}"` : ''}>${p.protection.raw ? h(p.protection.text.replace(/^PsProtectedSigner/, '')) : ''}</td>`) +
-        `<td class="nw" data-v="${a(p.trustlet ? `${p.trustlet.id ?? ''} ${p.trustlet.name ?? ''}` : '')}">${p.trustlet ? h(`id ${p.trustlet.id ?? '?'}${p.trustlet.name && p.trustlet.name !== p.name.text ? ` ${p.trustlet.name}` : ''}`) : ''}</td>` +
-        `<td class="nw" data-v="${a(iso ? iso.verdict : '')}">${iso ? `${h(iso.verdict)} <span class="muted">${iso.pagesReadable}/${iso.pagesMapped}</span>` : ''}</td>` +
-        timeCell(p.createTime) +
-        timeCell(p.exitTime) +
-        `<td class="num" data-v="${p.sessionId ?? -1}">${p.sessionId ?? ''}</td>` +
-        `<td class="nw" data-v="${a(p.sources.join(','))}">${h(p.sources.join(', '))}</td>` +
-        `<td class="mono nw" data-v="${a(sortHex(p.eprocess.va) || 'pa' + sortHex(p.eprocess.pa))}">${h(p.eprocess.va ?? '-')}<br><span class="muted">${h(p.eprocess.pa ?? '-')}</span></td>` +
-        `<td class="path" data-v="${a((p.imagePath?.text ?? '').toLowerCase())}">${p.imagePath ? h(p.imagePath.text) : p.unreadableFields?.includes('imagePath') ? '<span class="muted">unreadable</span>' : ''}</td>` +
-        `</tr>`
-      );
+      const cells = [
+        `<td class="num" data-v="${p.pid}">${p.pid}</td>`,
+        `<td class="num" data-v="${p.ppid}">${p.ppid}</td>`,
+        `<td class="name d${Math.min(depth, 8)}" data-v="${a(fullProcessName(p).toLowerCase())}"><a class="pname" href="#${a(detailId(p))}"${nameTitle}>${h(fullProcessName(p))}</a>${badges(p)}</td>`,
+        (p.protection === null ? `<td class="nw" data-v="unknown">unknown</td>` : `<td class="nw" data-v="${a(p.protection.raw ? p.protection.text : '')}"${p.protection.raw ? ` title="${a(p.protection.text)}"` : ''}>${p.protection.raw ? h(p.protection.text.replace(/^PsProtectedSigner/, '')) : ''}</td>`),
+        `<td class="nw" data-v="${a(p.trustlet ? `${p.trustlet.id ?? ''} ${p.trustlet.name ?? ''}` : '')}">${p.trustlet ? h(`id ${p.trustlet.id ?? '?'}${p.trustlet.name && p.trustlet.name !== p.name.text ? ` ${p.trustlet.name}` : ''}`) : ''}</td>`,
+        `<td class="nw" data-v="${a(iso ? iso.verdict : '')}">${iso ? `${h(iso.verdict)} <span class="muted">${iso.pagesReadable}/${iso.pagesMapped}</span>` : ''}</td>`,
+        timeCell(p.createTime),
+        timeCell(p.exitTime),
+        `<td class="num" data-v="${p.sessionId ?? -1}">${p.sessionId ?? ''}</td>`,
+        `<td class="nw" data-v="${a(p.sources.join(','))}">${h(p.sources.join(', '))}</td>`,
+        `<td class="mono nw" data-v="${a(sortHex(p.eprocess.va) || 'pa' + sortHex(p.eprocess.pa))}">${h(p.eprocess.va ?? '-')}<br><span class="muted">${h(p.eprocess.pa ?? '-')}</span></td>`,
+        `<td class="path" data-v="${a((p.imagePathDos ?? p.imagePath?.text ?? '').toLowerCase())}">${p.imagePathDos ? h(p.imagePathDos) : p.imagePath ? h(p.imagePath.text) : p.unreadableFields?.includes('imagePath') ? '<span class="muted">unreadable</span>' : ''}</td>`,
+        `<td class="cmd" data-v="${a((p.commandLine?.text ?? '').toLowerCase())}"${p.commandLine ? ` title="${a(p.commandLine.text)}"` : ''}>${p.commandLine ? `<code>${h(p.commandLine.text)}</code>` : ''}</td>`,
+      ];
+      return `<tr${idAttr} data-order="${order}"${cls ? ` class="${cls}"` : ''}>` + COLUMN_ORDER.map((i) => cells[i]).join('') + '</tr>';
     })
     .join('\n');
   const cols: [string, 'num' | 'text', boolean][] = [
@@ -272,8 +304,9 @@ function processTable(report: Report): string {
     ['Seen by', 'text', false],
     ['EPROCESS VA / PA', 'text', false],
     ['Image path', 'text', false],
+    ['Command line', 'text', false],
   ];
-  const head = cols.map(([t, type, num]) => `<th data-type="${type}"${num ? ' class="num"' : ''}><button type="button">${h(t)}</button></th>`).join('');
+  const head = COLUMN_ORDER.map((i) => cols[i]).map(([t, type, num]) => `<th data-type="${type}"${num ? ' class="num"' : ''}><button type="button">${h(t)}</button></th>`).join('');
   return (
     `<div class="controls"><label for="filter">Filter</label><input id="filter" type="search" placeholder="name, PID, path, badge (e.g. lsaiso, secure, unlinked)" autocomplete="off">` +
     `<button id="tree-order" type="button">Tree order</button><span id="shown" class="muted">${report.processes.length} of ${report.processes.length} processes</span></div>` +
@@ -339,7 +372,6 @@ function trustletSection(report: Report): string {
 
 function findingEvidence(report: Report, f: Finding): string {
   const { pid, eprocessVa, eprocessPa, address, pages, sampleAddresses, ...rest } = f.evidence;
-  const target = findingProcess(report.processes, f);
   const pageText = pages
     ? Object.entries(pages)
         .map(([k, v]) => `${k.replace(/^pages/, '').replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase()} ${String(v)}`)
@@ -349,7 +381,6 @@ function findingEvidence(report: Report, f: Finding): string {
     ['PID', pid !== undefined ? h(String(pid)) : null],
     ['EPROCESS VA', code(eprocessVa)],
     ['EPROCESS PA', code(eprocessPa)],
-    ['Process row', target ? `<a href="#${a(rowId(target))}">${h(target.name.text)} (PID ${target.pid})</a>` : null],
     ['Address', code(address)],
     ['Pages', pageText ? h(pageText) : null],
     ['Sample addresses', sampleAddresses?.length ? sampleAddresses.map((x) => code(x)).join(' ') : null],
@@ -357,24 +388,45 @@ function findingEvidence(report: Report, f: Finding): string {
   ]);
 }
 
+/** The process lines of a finding: who, from where, run how, by whom, and its parent. */
+function findingContext(report: Report, f: Finding): string {
+  const c = f.context;
+  const target = findingProcess(report.processes, f);
+  if (!c?.process && !target) return '';
+  const p = c?.process;
+  const parent = c?.parent;
+  const name = p?.name ?? (target ? fullProcessName(target) : '?');
+  const who = target ? `<a href="#${a(detailId(target))}">${h(name)}</a>` : h(name);
+  return (
+    `<dl class="ctx">` +
+    `<dt>Process</dt><dd>${who} <span class="muted">PID ${h(String(p?.pid ?? target?.pid ?? '?'))}${p?.createTime ? ` &middot; created ${fmtTime(p.createTime)}` : ''}${p?.user ? ` &middot; user ${h(p.user)}` : ''}</span></dd>` +
+    (p?.path ? `<dt>Path</dt><dd><code>${h(p.path)}</code></dd>` : '') +
+    (p?.commandLine ? `<dt>Command line</dt><dd><code class="cmd">${h(p.commandLine)}</code></dd>` : '') +
+    (parent ? `<dt>Parent</dt><dd>${h(parent.name ?? 'not in the dump')} <span class="muted">PID ${h(String(parent.pid ?? '?'))}</span>${parent.path ? ` <code>${h(parent.path)}</code>` : ''}${parent.commandLine ? `<br><code class="cmd">${h(parent.commandLine)}</code>` : ''}</dd>` : '') +
+    `</dl>`
+  );
+}
+
+function findingCard(report: Report, f: Finding): string {
+  const sev = f.severity;
+  const att = f.attack;
+  const attack = att
+    ? ` <span class="attack" title="${a(`${att.tacticName}: ${att.techniqueName}${att.subtechniqueName ? ` / ${att.subtechniqueName}` : ''}`)}">${h(att.subtechniqueId ?? att.techniqueId)} ${h(att.subtechniqueName ?? att.techniqueName)}</span>`
+    : '';
+  const g = f.guidance;
+  return (
+    `<article class="finding f-${sev}"><p class="fhead"><span class="sev sev-${sev}">${h(sev)}</span> <strong>${h(f.title)}</strong>${attack}</p>` +
+    `<p>${h(f.message)}</p>${findingContext(report, f)}` +
+    (g ? `<p class="guide"><b>What it means:</b> ${h(g.meaning)}<br><b>Check next:</b> ${h(g.next)}</p>` : '') +
+    `<details class="fev"><summary>Evidence <code class="muted">${h(f.rule)}</code>${att ? ` &middot; ATT&amp;CK ${h(att.subtechniqueId ?? att.techniqueId)} (${h(attackReference(att.subtechniqueId ?? att.techniqueId))})` : ''}</summary>${findingEvidence(report, f)}</details></article>`
+  );
+}
+
 function findingsSection(report: Report): string {
   if (!report.findings.length) return `<section id="findings"><h2>Findings</h2><p>No findings.</p></section>`;
-  const groups = [...SEVERITIES].sort((x, y) => severityRank(y) - severityRank(x));
-  const parts = groups.map((sev: Severity) => {
-    const fs = report.findings.filter((f) => f.severity === sev);
-    if (!fs.length) return '';
-    return (
-      `<h3>${h(sev[0].toUpperCase() + sev.slice(1))} (${fs.length})</h3>` +
-      fs
-        .map(
-          (f) =>
-            `<article class="finding f-${sev}"><p><span class="sev sev-${sev}">${h(sev)}</span> <strong>${h(f.title)}</strong> <code class="muted">${h(f.rule)}</code></p>` +
-            `<p>${h(f.message)}</p>${findingEvidence(report, f)}</article>`,
-        )
-        .join('\n')
-    );
-  });
-  return `<section id="findings"><h2>Findings by severity</h2>${parts.join('')}</section>`;
+  const ordered = [...report.findings].sort((x, y) => severityRank(y.severity) - severityRank(x.severity));
+  const counts = [...SEVERITIES].reverse().filter((x) => report.summary.findings[x] > 0).map((x) => `<span class="sev sev-${x}">${report.summary.findings[x]} ${h(x)}</span>`).join(' ');
+  return `<section id="findings"><h2>Findings <span class="fcounts">${counts}</span></h2>${ordered.map((f) => findingCard(report, f)).join('\n')}</section>`;
 }
 
 function partialBanner(report: Report): string {
@@ -388,9 +440,11 @@ function partialBanner(report: Report): string {
   return `<section class="banner" id="partial" role="alert"><strong>Partial results.</strong> Some of memory or some structures were missing; lists and counts below may be incomplete.<ul>${items.join('')}</ul></section>`;
 }
 
-function summarySection(report: Report): string {
+/** The verdict, host and counts beside the findings. A high or critical finding shrinks the verdict: the finding is the story. */
+function sidePanel(report: Report): string {
   const s = report.summary;
   const v = report.vsm;
+  const urgent = s.highestSeverity !== null && severityRank(s.highestSeverity) >= severityRank('high');
   const counts: [string, number][] = [
     ['processes', s.processes],
     ['secure', s.secure],
@@ -398,27 +452,30 @@ function summarySection(report: Report): string {
     ['PP / PPL', s.protected],
     ['terminated', s.terminated],
     ['unlinked', s.unlinked],
-    ['findings', report.findings.length],
   ];
-  const sevCounts = [...SEVERITIES]
-    .reverse()
-    .filter((x) => s.findings[x] > 0)
-    .map((x) => `<span class="sev sev-${x}">${s.findings[x]} ${h(x)}</span>`)
-    .join(' ');
+  const host = report.host;
   return (
-    `<section id="summary"><h2>Executive summary</h2><div class="summary">` +
-    `<div><div id="verdict" class="verdict v-${htmlId(v.verdict)}"><small>VSM verdict</small>${h(VERDICT_TEXT[v.verdict] ?? v.verdict)}</div>` +
-    `<p><strong>${h(VERDICT_MEANING[v.verdict] ?? '')}</strong></p><p>${h(v.reason)}</p></div>` +
-    `<div><ul class="counts">${counts.map(([k, n]) => `<li><b>${n}</b>${h(k)}</li>`).join('')}</ul>` +
-    (sevCounts ? `<p>${sevCounts}</p>` : '') +
+    `<aside id="summary" class="side">` +
+    `<div id="verdict" class="verdict v-${htmlId(v.verdict)}${urgent ? ' verdict-quiet' : ''}"><small>VSM verdict</small>${h(VERDICT_TEXT[v.verdict] ?? v.verdict)}</div>` +
+    `<p><strong>${h(VERDICT_MEANING[v.verdict] ?? '')}</strong> ${h(v.reason)}</p>` +
+    (host
+      ? `<h3>Host</h3>` +
+        kv([
+          ['Computer', host.computerName ? `<strong>${h(host.computerName)}</strong>${host.conflicts.length ? ` <span class="badge b-unknown" title="${a(`also: ${host.conflicts.map((c) => c.value).join(', ')}`)}">disputed</span>` : ''}` : '<span class="muted">unknown</span>'],
+          ['Domain', host.domain ? h(host.domain) : host.dnsDomain ? h(host.dnsDomain) : null],
+          ['OS', h([host.os.name, host.os.build !== null ? `build ${host.os.build}` : null, host.os.productType].filter(Boolean).join(', ') || 'unknown')],
+          ['Booted', fmtTime(host.bootTime)],
+          ['Dump taken', fmtTime(host.dumpTime)],
+        ])
+      : '') +
+    `<ul class="counts">${counts.map(([k, n]) => `<li><b>${n}</b>${h(k)}</li>`).join('')}</ul>` +
     kv([
       ['Credential Guard', v.posture.credentialGuard ? '<strong>running</strong>' : 'not running'],
       ['Secure System', v.posture.secureSystemPresent ? 'present' : 'absent'],
-      ['Secure processes', String(v.posture.secureProcesses)],
       ['Dump origin', h(v.posture.dumpOrigin)],
     ]) +
-    (v.posture.evidence.length ? `<ul>${v.posture.evidence.map((x) => `<li>${h(x)}</li>`).join('')}</ul>` : '') +
-    `</div></div></section>`
+    (v.posture.evidence.length ? `<ul class="posture">${v.posture.evidence.map((x) => `<li>${h(x)}</li>`).join('')}</ul>` : '') +
+    `</aside>`
   );
 }
 
@@ -489,14 +546,18 @@ ${kv([
 </header>
 <main>
 ${partialBanner(report)}
-${summarySection(report)}
-${evidenceSection(report)}
+<div class="overview">
 ${findingsSection(report)}
-${trustletSection(report)}
+${sidePanel(report)}
+</div>
+${timelineSection(report)}
 <section id="processes"><h2>Processes (${report.processes.length})</h2>
 ${processTable(report)}
-<p class="muted">Listed ${st.listed}, scanned ${st.scanned} (${st.scanHits} scan hits over ${st.pagesScanned} pages). Rows in tree order; click a column to sort.</p>
+<p class="muted">Listed ${st.listed}, scanned ${st.scanned} (${st.scanHits} scan hits over ${st.pagesScanned} pages). Rows in tree order; click a column to sort, a name for its details.</p>
 </section>
+${detailsSection(report)}
+${trustletSection(report)}
+${evidenceSection(report)}
 </main>
 <footer>Report schema ${h(report.schemaVersion)} &middot; generated by ${h(tool)} &middot; all times UTC &middot; strings from the evidence are shown as text, control characters as \\xNN</footer>
 <script>${JS}</script>

@@ -13,6 +13,7 @@ import type {
   VsmVerdict,
 } from '../vsm/types.ts';
 import { SEVERITIES } from '../vsm/types.ts';
+import { withContext } from '../vsm/finding-context.ts';
 import { wellFormed } from './sanitize.ts';
 
 /** Semantic version of the JSON shape. Major: breaking; minor: additive. */
@@ -177,7 +178,8 @@ export function buildReport(analysis: Analysis, runInfo: RunInfo, evidenceInfo: 
     kernel: analysis.kernel,
     host: hostOf(analysis.host, evidenceInfo),
     processes: analysis.processes,
-    findings: analysis.findings,
+    // Every finding carries its process context and guidance (an analysis made elsewhere may lack them).
+    findings: withContext(analysis.findings, analysis.processes),
     vsm: analysis.vsm,
     partial,
     capsHit: analysis.capsHit,

@@ -17,6 +17,8 @@ import { partialMark } from './steps/partial.ts';
 import { processRecords } from './steps/records.ts';
 import { chooseTypeIndexKey, knownObjects, scanStep } from './steps/scan.ts';
 import { detailsStep } from './steps/details.ts';
+import { withContext } from './finding-context.ts';
+import { masqueradeFindings } from './masquerade.ts';
 import { systemStep } from './steps/system.ts';
 import type { Analysis, Finding, KernelInfo, ProcessRecord, Severity } from './types.ts';
 
@@ -100,7 +102,7 @@ export function analyzeKernel(ev: EvidenceView, k: KernelContext, opts: AnalyzeO
     kernel: k.info,
     host: details.host,
     processes,
-    findings: sortFindings(steps.flatMap((s) => s.findings)),
+    findings: withContext(sortFindings([...steps.flatMap((s) => s.findings), ...masqueradeFindings(processes)]), processes),
     vsm: { verdict: system.verdict, reason: system.reason, posture: system.posture, baseline: base.baseline },
     partial,
     capsHit,

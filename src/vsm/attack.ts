@@ -47,3 +47,6 @@ export function attackReference(id: string): string {
   const [t, sub] = id.split('.');
   return sub ? `${BASE}/techniques/${t}/${sub}/` : `${BASE}/techniques/${t}/`;
 }
+
+/** T1036 Masquerading without a sub-technique: a name made to look like a system binary's. */
+export const MASQUERADING: AttackMapping = { ...DEFENSE_EVASION, techniqueId: 'T1036', techniqueName: 'Masquerading' };

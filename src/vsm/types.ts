@@ -48,6 +48,26 @@ export interface Finding {
   };
   /** The ATT&CK technique the evidence shows, when it shows one (posture and damage findings have none). */
   readonly attack?: AttackMapping;
+  /** The process the finding concerns and its parent (issue 14), copied so a finding reads alone. */
+  readonly context?: FindingContext;
+  /** What it means and what to check next (short; docs/analyze.md holds the long form). */
+  readonly guidance?: { readonly meaning: string; readonly next: string };
+}
+
+/** A process as a finding names it: full name, drive-letter path where known, command line, user. */
+export interface FindingProcess {
+  readonly pid: number | null;
+  readonly name: string | null;
+  readonly path: string | null;
+  readonly commandLine: string | null;
+  /** DOMAIN\\name where known. */
+  readonly user: string | null;
+  readonly createTime: string | null;
+}
+
+export interface FindingContext {
+  readonly process: FindingProcess | null;
+  readonly parent: FindingProcess | null;
 }
 
 export interface Protection {
