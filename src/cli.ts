@@ -151,7 +151,8 @@ export async function main(rawArgs: string[]): Promise<number> {
           (yy) =>
             yy
               .option('json', { type: 'boolean', default: false, describe: 'Print JSON on stdout' })
-              .option('limit', { type: 'number', default: 50, describe: 'At most this many running and failed jobs listed' }),
+              .option('limit', { type: 'number', default: 50, describe: 'At most this many running and failed jobs listed' })
+              .option('clean', { type: 'boolean', default: false, describe: 'Remove temp directories that dead workers of this host left in the output directories' }),
           wrap(lazy(async () => ({ run: (await import('./commands/queue.ts')).runStatus }))),
         )
         .demandCommand(1),
@@ -163,7 +164,8 @@ export async function main(rawArgs: string[]): Promise<number> {
         withQueueOptions(y)
           .option('concurrency', { alias: 'c', type: 'number', describe: 'Analyses at once (default: the number of cores)' })
           .option('name', { type: 'string', describe: 'Worker name in queue status (default: host:pid)' })
-          .option('lock-duration', { type: 'number', default: 30000, describe: 'Job lock in ms: a dead worker’s job runs elsewhere after this long' }),
+          .option('lock-duration', { type: 'number', default: 30000, describe: 'Job lock in ms: a dead worker’s job runs elsewhere after this long' })
+          .option('grace', { type: 'number', describe: 'Seconds running analyses may take to finish after SIGTERM before they are stopped (default 1500)' }),
       wrap(lazy(() => import('./commands/worker.ts'))),
     )
     .command('demo', 'Generate the default sample if needed and analyze it, writing reports under out/', (y) => y, wrap(lazy(() => import('./commands/demo.ts'))))

@@ -1,15 +1,17 @@
 // Evidence integrity: every command that reads evidence (info, info --json, analyze with every
-// output, symbols which, batch) leaves the dump byte-identical: same SHA-256, size, mtime and
+// output, symbols which, batch, queue submit + worker on a real redis-server) leaves the dump byte-identical: same SHA-256, size, mtime and
 // ctime, and atime too where the mount lets a reader leave it alone. The evidence is made
 // read-only first (chmod 0444, and immutable with chattr +i when we are root and may), so a
 // command that opened it for writing would fail; and where strace exists every open(2) of the
 // evidence is checked for read-only flags, worker processes included.
 import test from 'ava';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { generate } from '../samples/generate.ts';
+import { sha256File } from '../src/batch/hash.ts';
+import { startRedis } from './helpers/redis.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const BIN = join(ROOT, 'bin', 'vsm-forensics.js');
@@ -152,6 +154,44 @@ test.serial('batch over a directory of read-only evidence leaves every file byte
   t.true(r.code === 0 || r.code === 1, `batch exited ${r.code}: ${r.stderr.slice(-500)}`);
   [full, raw].forEach((f, i) => checkUnchanged(t, f, before[i]!, `batch (${f})`));
   if (hasStrace) t.deepEqual(r.opens.filter((l) => WRITE_FLAGS.test(l)), [], 'batch opened evidence for writing');
+});
+
+test.serial('queue submit and a worker over read-only evidence leave every file byte-identical', async (t) => {
+  const before = [full, raw].map(snapshot);
+  const redis = await startRedis(TMP);
+  const out = join(OUT, 'queue');
+  mkdirSync(out, { recursive: true });
+  const trace = join(TMP, `strace-worker-${process.pid}.txt`);
+  try {
+    const sub = cli(['queue', 'submit', EVIDENCE, '--out', out, '--redis', redis.url, '--queue', 'integrity'], [full, raw]);
+    t.is(sub.code, 0, sub.stderr.slice(-500));
+    if (hasStrace) t.deepEqual(sub.opens.filter((l) => WRITE_FLAGS.test(l)), [], 'queue submit opened evidence for writing');
+    const args = [BIN, 'worker', '--redis', redis.url, '--queue', 'integrity', '--concurrency', '1', '--quiet'];
+    const worker = hasStrace
+      ? spawn('strace', ['-f', '-qq', '-e', 'trace=open,openat,openat2,creat,truncate', '-o', trace, process.execPath, ...args], { cwd: ROOT, stdio: 'ignore' })
+      : spawn(process.execPath, args, { cwd: ROOT, stdio: 'ignore' });
+    const exited = new Promise<number | null>((r) => worker.once('exit', (code) => r(code)));
+    try {
+      const shas = await Promise.all([full, raw].map((f) => sha256File(f)));
+      const end = Date.now() + 240_000;
+      while (Date.now() < end && !shas.every((s) => existsSync(join(out, s, 'result.json')))) await new Promise((r) => setTimeout(r, 200));
+      t.true(shas.every((s) => existsSync(join(out, s, 'result.json'))), 'the worker analyzed both dumps');
+    } finally {
+      // Stop it (under strace, strace ends its tracee); its results are already committed.
+      worker.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 60_000))]);
+      worker.kill('SIGKILL');
+    }
+    [full, raw].forEach((f, i) => checkUnchanged(t, f, before[i]!, `queue worker (${f})`));
+    if (hasStrace && existsSync(trace)) {
+      const opens = readFileSync(trace, 'utf8').split('\n').filter((l) => [full, raw].some((w) => l.includes(`"${w}"`)));
+      t.true(opens.length > 0, 'strace saw the worker side open the evidence');
+      t.deepEqual(opens.filter((l) => WRITE_FLAGS.test(l)), [], 'the worker or its analyzers opened evidence for writing');
+      rmSync(trace);
+    }
+  } finally {
+    await redis.stop();
+  }
 });
 
 test.serial('the real triage dump, read in place, is unchanged by info, symbols which and analyze', (t) => {

@@ -114,7 +114,7 @@ async function killScenario(t: import('ava').ExecutionContext, sc: Scenario, que
     await sleep(1000);
     victim.child.kill('SIGKILL');
     // Within a guard tick once its Node has started (slow on a loaded machine).
-    await until('the killed worker’s analyzer to exit', () => !pidAlive(orphanPid), 30_000).catch((e) => {
+    await until('the killed worker’s analyzer to exit', () => !pidAlive(orphanPid), 120_000).catch((e) => {
       let stat = '';
       try {
         stat = readFileSync(`/proc/${orphanPid}/stat`, 'latin1');

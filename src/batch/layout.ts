@@ -110,27 +110,48 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-/**
- * Removes temp directories left by dead processes of this host (a worker killed mid-job). Those of
- * other hosts are left for their own workers: a pid means nothing across machines.
- */
-export function removeStaleTmp(outDir: string): number {
-  const root = join(outDir, TMP);
-  let names: string[];
-  try {
-    names = readdirSync(root);
-  } catch {
-    return 0;
-  }
+/** The pid in an analysis' temp directory name under DIR/.tmp, `<prefix>-<host>-<pid>-XXXXXX[.old]` (makeTmpDir, commitResult), when it is this host's. */
+function tmpDirPid(name: string, host: string): number | undefined {
+  const m = /^[0-9a-f]{16}-(.+)-(\d+)-[A-Za-z0-9]{6}(\.old)?$/.exec(name);
+  return m && m[1] === host ? Number(m[2]) : undefined;
+}
+
+/** The pid in a half-written file's name in DIR, `<file>.<host>-<pid>-<random>.tmp` (writeFileAtomic), when it is this host's. */
+function tmpFilePid(name: string, host: string): number | undefined {
+  const tail = /-(\d+)-[a-z0-9]{1,8}\.tmp$/.exec(name);
+  return tail && name.slice(0, tail.index).endsWith(`.${host}`) ? Number(tail[1]) : undefined;
+}
+
+/** This host's leftovers of processes no longer running, among the entries of `dir`: removed, counted. */
+function removeDead(dir: string, pidOf: (name: string, host: string) => number | undefined): number {
   const host = hostTag();
   let removed = 0;
-  for (const name of names) {
-    const m = /^[0-9a-f]{16}-(.+)-(\d+)-[A-Za-z0-9]{6}(\.old)?$/.exec(name);
-    if (!m || m[1] !== host) continue;
-    const pid = Number(m[2]);
-    if (pid === process.pid || pidAlive(pid)) continue;
-    rmSync(join(root, name), { recursive: true, force: true });
+  for (const name of readdirSync(dir)) {
+    const pid = pidOf(name, host);
+    if (pid === undefined || pid === process.pid || pidAlive(pid)) continue;
+    rmSync(join(dir, name), { recursive: true, force: true });
     removed++;
+  }
+  return removed;
+}
+
+/**
+ * Removes what dead processes of this host left (a worker killed mid-job): temp directories under
+ * DIR/.tmp and half-written fleet-view files in DIR. Those of other hosts are left for their own
+ * workers: a pid means nothing across machines.
+ */
+export function removeStaleTmp(outDir: string): number {
+  let removed = 0;
+  const root = join(outDir, TMP);
+  try {
+    removed += removeDead(root, tmpDirPid);
+  } catch {
+    /* no .tmp yet */
+  }
+  try {
+    removed += removeDead(outDir, tmpFilePid);
+  } catch {
+    /* no output directory yet */
   }
   return removed;
 }

@@ -40,7 +40,7 @@ export async function runSubmit(argv: Record<string, unknown>): Promise<number> 
 }
 
 export async function runStatus(argv: Record<string, unknown>): Promise<number> {
-  const s = await queueStatus(argv.redis as string, argv.queue as string, argv.limit as number);
+  const s = await queueStatus(argv.redis as string, argv.queue as string, argv.limit as number, { clean: argv.clean === true });
   if (argv.json) {
     process.stdout.write(jsonStringify(s, 2) + '\n');
     return ExitCode.Ok;
@@ -58,6 +58,7 @@ export async function runStatus(argv: Record<string, unknown>): Promise<number> 
     out.push('', 'failed:');
     for (const f of s.failed) out.push(`  ${f.sha256}  ${terminalText(f.path)}  after ${f.attempts} attempt(s): ${terminalText(f.reason)}`);
   }
+  if (s.cleaned) out.push('', `cleaned: ${s.cleaned.reduce((n, c) => n + c.removed, 0)} temp directories of dead workers on this host, in ${s.cleaned.length} output directories`);
   process.stdout.write(out.join('\n') + '\n');
   return ExitCode.Ok;
 }

@@ -1,13 +1,21 @@
-// `vsm-forensics worker [--concurrency N]`: analyze queued dumps until stopped.
-// SIGINT/SIGTERM once: finish running analyses, then exit. Twice: stop them now (their jobs retry).
-import { startWorker } from '../batch/queue/worker.ts';
+// `vsm-forensics worker [--concurrency N] [--grace S]`: analyze queued dumps until stopped.
+// SIGINT/SIGTERM once: finish running analyses for at most --grace seconds, then stop them and exit.
+// Twice: stop them now (their jobs retry). Either way the exit never waits on Redis without bound:
+// with Redis stopped or unreachable the worker still leaves within its grace period.
+import { startWorker, stopOnSignals } from '../batch/queue/worker.ts';
 import { ExitCode, UsageError } from '../errors.ts';
+
+/** Default grace period: under the systemd unit's TimeoutStopSec (30 min), so the worker, not systemd, ends the analyses. */
+export const DEFAULT_GRACE_SEC = 25 * 60;
+const MAX_GRACE_SEC = 24 * 3600;
 
 export async function run(argv: Record<string, unknown>): Promise<number> {
   const concurrency = argv.concurrency as number | undefined;
   if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256)) throw new UsageError('--concurrency must be an integer from 1 to 256');
   const lockMs = argv.lockDuration as number;
   if (!Number.isInteger(lockMs) || lockMs < 1000) throw new UsageError('--lock-duration must be at least 1000 ms');
+  const grace = (argv.grace as number | undefined) ?? DEFAULT_GRACE_SEC;
+  if (!Number.isFinite(grace) || grace < 0 || grace > MAX_GRACE_SEC) throw new UsageError(`--grace must be a number of seconds from 0 to ${MAX_GRACE_SEC}`);
   const quiet = argv.quiet === true;
   const w = await startWorker({
     redis: argv.redis as string,
@@ -17,20 +25,6 @@ export async function run(argv: Record<string, unknown>): Promise<number> {
     name: argv.name as string | undefined,
     log: quiet ? () => {} : undefined,
   });
-  await new Promise<void>((resolve) => {
-    let signals = 0;
-    const onSignal = (sig: NodeJS.Signals) => {
-      signals++;
-      if (signals === 1) {
-        process.stderr.write(`worker ${w.name}: ${sig}: finishing running analyses (signal again to stop them now)\n`);
-        void w.close(false).then(resolve);
-      } else {
-        process.stderr.write(`worker ${w.name}: ${sig}: stopping running analyses; their jobs will run again\n`);
-        void w.close(true).then(resolve);
-      }
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
+  await stopOnSignals(w, grace * 1000);
   return ExitCode.Ok;
 }

@@ -1,6 +1,7 @@
 // `queue status`: job counts, connected workers, running and failed jobs.
 import { Queue } from 'bullmq';
 import type { EvidenceJob } from '../types.ts';
+import { cleanTmp, queueOutDirs } from './clean.ts';
 import { connectClient } from './connection.ts';
 
 export interface QueueStatus {
@@ -10,11 +11,13 @@ export interface QueueStatus {
   readonly active: { readonly sha256: string; readonly path: string; readonly worker: string | null; readonly startedAt: string | null; readonly attempt: number }[];
   readonly failed: { readonly sha256: string; readonly path: string; readonly reason: string; readonly attempts: number; readonly finishedAt: string | null }[];
   readonly paused: boolean;
+  /** With `clean`: this host's dead workers' temp directories removed, per output directory the queue names. */
+  readonly cleaned?: { readonly dir: string; readonly removed: number }[];
 }
 
 const iso = (ms: number | undefined | null) => (ms ? new Date(ms).toISOString() : null);
 
-export async function queueStatus(redis: string, name: string, limit = 50): Promise<QueueStatus> {
+export async function queueStatus(redis: string, name: string, limit = 50, opts: { clean?: boolean } = {}): Promise<QueueStatus> {
   const client = await connectClient(redis);
   const queue = new Queue<EvidenceJob>(name, { connection: client });
   try {
@@ -38,7 +41,8 @@ export async function queueStatus(redis: string, name: string, limit = 50): Prom
       attempts: j.attemptsMade,
       finishedAt: iso(j.finishedOn),
     }));
-    return { queue: name, counts, workers, active, failed, paused: await queue.isPaused() };
+    const cleaned = opts.clean ? cleanTmp(await queueOutDirs(queue)) : undefined;
+    return { queue: name, counts, workers, active, failed, paused: await queue.isPaused(), ...(cleaned ? { cleaned } : {}) };
   } finally {
     await queue.close();
     await client.quit().catch(() => client.disconnect());

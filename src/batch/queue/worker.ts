@@ -6,13 +6,14 @@
 // place, so the result is written once, by the run that finished.
 import { accessSync, constants as fsc, statSync } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { terminalText } from '../../reports/sanitize.ts';
 import { cliAnalyzer, type AnalyzerCommand } from '../analyzer.ts';
 import { rebuildFleetView } from '../fleet-view.ts';
 import { removeStaleTmp } from '../layout.ts';
 import { analyzeEvidence } from '../run-job.ts';
 import type { EvidenceJob, ResultRecord } from '../types.ts';
+import { cleanTmp, queueOutDirs } from './clean.ts';
 import { redactUrl, workerClient } from './connection.ts';
 import { parseJobData } from './job-data.ts';
 
@@ -41,9 +42,45 @@ export interface JobReturn {
 export interface RunningWorker {
   readonly name: string;
   readonly worker: Worker<EvidenceJob, JobReturn>;
-  /** Graceful: stop taking jobs and wait for running ones. Forced: kill running analyses (their jobs stall and run elsewhere). */
-  close(force?: boolean): Promise<void>;
+  /**
+   * Graceful: stop taking jobs and wait for running analyses, at most `graceMs`; then (or at once
+   * when forced, or when called again with force) kill them — their jobs stall and run elsewhere.
+   * Resolves within the grace period plus REDIS_CLOSE_WAIT_MS whatever state Redis is in: the
+   * queue connection is left once the analyses are settled, never waited on without bound.
+   */
+  close(force?: boolean, graceMs?: number): Promise<void>;
 }
+
+/** How long a stopping worker waits for Redis to take its last job states before it disconnects anyway. */
+export const REDIS_CLOSE_WAIT_MS = 3000;
+/** After the stop, how long open handles (BullMQ retrying a Redis that is gone) may keep the process before it exits anyway. */
+const EXIT_LINGER_MS = 1000;
+
+/**
+ * SIGINT/SIGTERM once: stop taking jobs, give running analyses `graceMs`, then stop them. Twice:
+ * stop them now. Resolves when the worker is closed; the process then exits even if BullMQ still
+ * holds connections (Redis down), EXIT_LINGER_MS later at most.
+ */
+export async function stopOnSignals(w: RunningWorker, graceMs: number, say: (line: string) => void = (l) => process.stderr.write(l + '\n')): Promise<void> {
+  await new Promise<void>((resolve) => {
+    let signals = 0;
+    const onSignal = (sig: NodeJS.Signals) => {
+      signals++;
+      if (signals === 1) {
+        say(`worker ${w.name}: ${sig}: finishing running analyses for at most ${graceMs / 1000} s (signal again to stop them now)`);
+        void w.close(false, graceMs).then(resolve);
+      } else {
+        say(`worker ${w.name}: ${sig}: stopping running analyses; their jobs will run again`);
+        void w.close(true).then(resolve);
+      }
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+  setTimeout(() => process.exit(process.exitCode ?? 0), EXIT_LINGER_MS).unref();
+}
+
+const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
 export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   const name = o.name ?? `${hostname()}:${process.pid}`;
@@ -77,7 +114,14 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     );
   };
 
-  const processJob = async (job: Job<EvidenceJob, JobReturn>): Promise<JobReturn> => {
+  const running = new Set<Promise<unknown>>();
+  const processJob = (job: Job<EvidenceJob, JobReturn>): Promise<JobReturn> => {
+    const p = runJob(job);
+    running.add(p);
+    void p.catch(() => {}).finally(() => running.delete(p));
+    return p;
+  };
+  const runJob = async (job: Job<EvidenceJob, JobReturn>): Promise<JobReturn> => {
     let data: EvidenceJob;
     try {
       data = parseJobData(job.data, job.id);
@@ -148,12 +192,34 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   });
   await worker.waitUntilReady();
   say(`ready: queue ${o.queue} on ${redactUrl(o.redis)}, concurrency ${worker.concurrency}, lock ${lockMs} ms`);
+  // Temp directories a killed worker of this host left in the output directories the queue names.
+  const queue = new Queue<EvidenceJob>(o.queue, { connection: client });
+  try {
+    const cleaned = cleanTmp(await Promise.race([queueOutDirs(queue), delay(REDIS_CLOSE_WAIT_MS).then(() => [])]));
+    const n = cleaned.reduce((s, c) => s + c.removed, 0);
+    if (n) say(`removed ${n} temp director${n === 1 ? 'y' : 'ies'} of dead workers`);
+  } catch (e) {
+    say(`cannot list the queue's output directories: ${(e as Error).message}`);
+  } finally {
+    void queue.close().catch(() => {});
+  }
 
   let closing: Promise<void> | null = null;
-  const close = async (force = false) => {
+  const aborted = new Promise<void>((r) => abort.signal.addEventListener('abort', () => r(), { once: true }));
+  const close = async (force = false, graceMs = Infinity) => {
     if (force) abort.abort();
     closing ??= (async () => {
-      await worker.close(force);
+      // Stop taking jobs; BullMQ's own close needs Redis, so it is never awaited without a bound.
+      const bull = worker.close(force).catch(() => {});
+      // Running analyses: wait for them, at most the grace period (or until forced), then kill them.
+      const settled = () => Promise.all([...running].map((p) => p.catch(() => {})));
+      const grace = Number.isFinite(graceMs) ? delay(graceMs) : new Promise<void>(() => {});
+      await Promise.race([settled(), grace, aborted]);
+      if (running.size) {
+        abort.abort();
+        await settled();
+      }
+      await Promise.race([bull, delay(abort.signal.aborted ? 0 : REDIS_CLOSE_WAIT_MS)]);
       for (const [dir, t] of pendingViews) {
         clearTimeout(t);
         try {
@@ -163,7 +229,9 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
         }
       }
       pendingViews.clear();
-      await client.quit().catch(() => client.disconnect());
+      if (client.status === 'ready') await Promise.race([client.quit().catch(() => {}), delay(abort.signal.aborted ? 0 : REDIS_CLOSE_WAIT_MS)]);
+      client.disconnect();
+      void worker.disconnect().catch(() => {});
     })();
     return closing;
   };
