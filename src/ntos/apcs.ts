@@ -9,7 +9,7 @@ import { APC_MODE_NAMES, APC_QUEUE_COUNT, apcModeName, type ApcMode } from './ap
 import type { KernelLayout, LayoutFieldKey } from './layout.ts';
 import { LIST_ENTRY_SIZE, walkListLinks } from './list-walk.ts';
 import { fieldValue, missingFields, readFields } from './struct-read.ts';
-import { IssueLog, walkResult, type Walk } from './walk-result.ts';
+import { IssueLog, unreadableList, walkResult, type Walk } from './walk-result.ts';
 
 /** Most APCs read per queue (two queues per thread). */
 export const DEFAULT_APC_CAP = 4096;
@@ -47,7 +47,7 @@ export function readApc(vm: VirtualMemory, layout: KernelLayout, kapc: bigint, m
   const kr = get('KAPC.KernelRoutine', 'kernelRoutine');
   const nr = get('KAPC.NormalRoutine', 'normalRoutine');
   const sm = get('KAPC.ApcMode', 'apcMode');
-  return { mode, kapc: hex(kapc), kernelRoutine: address(kr), normalRoutine: address(nr), storedMode: sm === undefined ? null : apcModeName(Number(sm)), unreadable };
+  return { mode, kapc: hex(kapc), kernelRoutine: address(kr), normalRoutine: address(nr), storedMode: sm === undefined ? null : apcModeName(Number(sm)), unreadable: unreadableList(unreadable) };
 }
 
 /** Both APC queues of the thread whose ETHREAD (= KTHREAD, ETHREAD.Tcb) is at `ethreadVa`: kernel queue first. */

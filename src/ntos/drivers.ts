@@ -11,7 +11,7 @@ import type { KernelLayout, LayoutFieldKey } from './layout.ts';
 import { walkListLinks } from './list-walk.ts';
 import { readUnicodeString } from './process.ts';
 import { fieldValue, missingFields, readFields } from './struct-read.ts';
-import { IssueLog, walkResult, type Walk } from './walk-result.ts';
+import { IssueLog, unreadableList, walkResult, type Walk } from './walk-result.ts';
 
 /** Most loaded modules read (a real system has a few hundred). */
 export const DEFAULT_MODULE_CAP = 4096;
@@ -21,7 +21,8 @@ export const MAX_MODULE_SIZE = 1 << 30;
 export interface DriverInfo {
   /** KLDR_DATA_TABLE_ENTRY address. */
   readonly entry: string;
-  readonly base: string;
+  /** DllBase; null when unreadable. */
+  readonly base: string | null;
   readonly size: number | null;
   /** BaseDllName ("ntoskrnl.exe"). */
   readonly name: string | null;
@@ -51,11 +52,11 @@ export function readDriver(vm: VirtualMemory, layout: KernelLayout, entry: bigin
   };
   return {
     entry: hex(entry),
-    base: hex(base ?? 0n),
+    base: base === undefined ? null : hex(base),
     size: size === undefined || size > BigInt(MAX_MODULE_SIZE) ? null : Number(size),
     name: str('KLDR_DATA_TABLE_ENTRY.BaseDllName', 'name'),
     path: str('KLDR_DATA_TABLE_ENTRY.FullDllName', 'path'),
-    unreadable,
+    unreadable: unreadableList(unreadable),
   };
 }
 
@@ -93,7 +94,7 @@ export class ModuleIndex {
     const out: ModuleRange[] = [];
     for (const m of modules) {
       if ('entry' in m) {
-        if (m.size === null || m.size === 0 || m.name === null) continue;
+        if (m.base === null || m.size === null || m.size === 0 || m.name === null) continue;
         const base = BigInt(m.base);
         if (base === 0n) continue;
         out.push({ base, end: base + BigInt(m.size), name: m.name });

@@ -111,6 +111,7 @@ class ProcessBytes {
     readonly layout: KernelLayout,
     va: bigint,
   ) {
+    // The KPROCESS is the EPROCESS's first member (Pcb at 0 in every table kernel); an inferred layout may not name it.
     this.pcb = layout.fields['EPROCESS.Pcb']?.offset ?? 0;
     this.e = readFields(vm, layout, va, EPROCESS_KEYS);
     this.k = readFields(vm, layout, va + BigInt(this.pcb), KPROCESS_KEYS);

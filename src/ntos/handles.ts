@@ -33,7 +33,7 @@ import { readObjectHeader, type ObjectTypes } from './object-header.ts';
 import { isKernelPointer, readUnicodeString } from './process.ts';
 import { decodeBytes } from './strings.ts';
 import { fieldValue, readFields } from './struct-read.ts';
-import { IssueLog, walkResult, type Walk } from './walk-result.ts';
+import { IssueLog, NOTHING_UNREADABLE, walkResult, type Walk } from './walk-result.ts';
 
 /** Most handles reported per process. */
 export const DEFAULT_HANDLE_CAP = 1 << 18;
@@ -162,8 +162,20 @@ function fileName(vm: VirtualMemory, layout: KernelLayout, fileObject: bigint): 
   return f ? (readUnicodeString(vm, layout, fileObject + BigInt(f.offset))?.text ?? null) : null;
 }
 
-/** Decodes one used entry into what the report shows. */
-export function describeHandle(vm: VirtualMemory, layout: KernelLayout, handle: number, header: bigint, access: number, types: ObjectTypes | null): HandleInfo {
+/** What a handle says about its object, shared by every handle on the same object. */
+interface ObjectDescription {
+  readonly type: string | null;
+  readonly object: string;
+  readonly target: HandleTarget | null;
+  readonly name: string | null;
+  readonly unreadable: readonly string[];
+}
+
+/** Objects described per walk, kept for reuse by later handles on the same object (bounded). */
+export const OBJECT_CACHE_ENTRIES = 65536;
+
+/** Decodes the object at `header` once: type, name, target. */
+export function describeObject(vm: VirtualMemory, layout: KernelLayout, header: bigint, types: ObjectTypes | null): ObjectDescription {
   const bodyOff = layout.fields['OBJECT_HEADER.Body']?.offset;
   const body = bodyOff === undefined ? header : header + BigInt(bodyOff);
   const h = readObjectHeader(vm, layout, body, types);
@@ -178,7 +190,27 @@ export function describeHandle(vm: VirtualMemory, layout: KernelLayout, handle: 
     target = threadTarget(vm, layout, body);
     name = null;
   } else if (h.type === 'File') name = fileName(vm, layout, body) ?? h.name;
-  return { handle, type: h.type, grantedAccess: access, rights: decodeRights(h.type, access), object: hex(body), target, name, unreadable: [...new Set(unreadable)] };
+  return { type: h.type, object: hex(body), target, name, unreadable: unreadable.length ? [...new Set(unreadable)] : NOTHING_UNREADABLE };
+}
+
+/** Decoded rights shared between handles with the same type and mask (200,000 handles hold few distinct ones). */
+class RightsCache {
+  private readonly map = new Map<string, readonly string[]>();
+  get(type: string | null, access: number): readonly string[] {
+    const key = `${type}:${access}`;
+    let r = this.map.get(key);
+    if (!r) {
+      r = Object.freeze(decodeRights(type, access));
+      if (this.map.size < OBJECT_CACHE_ENTRIES) this.map.set(key, r);
+    }
+    return r;
+  }
+}
+
+/** Decodes one used entry into what the report shows. */
+export function describeHandle(vm: VirtualMemory, layout: KernelLayout, handle: number, header: bigint, access: number, types: ObjectTypes | null): HandleInfo {
+  const o = describeObject(vm, layout, header, types);
+  return { handle, type: o.type, grantedAccess: access, rights: decodeRights(o.type, access), object: o.object, target: o.target, name: o.name, unreadable: o.unreadable };
 }
 
 /** Every used entry of the process's handle table, in handle order. */
@@ -223,6 +255,8 @@ export function walkHandles(vm: VirtualMemory, layout: KernelLayout, eprocessVa:
   const limitIndex = next !== undefined && next > 0n && next % 4n === 0n ? Number(next / 4n) : Infinity;
   const { pages, capHit: pageCap } = lowLevelPages(vm, base, level, maxPages, log);
   let handleCap = false;
+  const objects = new Map<bigint, ObjectDescription>();
+  const rights = new RightsCache();
   for (const [page, first] of pages) {
     if (handleCap || first >= limitIndex) break;
     const bytes = vm.read(page, HANDLE_TABLE_PAGE_SIZE);
@@ -242,7 +276,12 @@ export function walkHandles(vm: VirtualMemory, layout: KernelLayout, eprocessVa:
         log.add('non-canonical', `handle ${hex(handleValue(first + i))} points at ${hex(d.header)}, not a kernel address`, page + BigInt(i * HANDLE_TABLE_ENTRY_SIZE));
         continue;
       }
-      items.push(describeHandle(vm, layout, handleValue(first + i), d.header, d.access, types));
+      let o = objects.get(d.header);
+      if (!o) {
+        o = describeObject(vm, layout, d.header, types);
+        if (objects.size < OBJECT_CACHE_ENTRIES) objects.set(d.header, o);
+      }
+      items.push({ handle: handleValue(first + i), type: o.type, grantedAccess: d.access, rights: rights.get(o.type, d.access), object: o.object, target: o.target, name: o.name, unreadable: o.unreadable });
     }
   }
   return walkResult(items, log, cap, pageCap || handleCap);

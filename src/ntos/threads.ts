@@ -11,7 +11,7 @@ import type { KernelLayout, LayoutFieldKey } from './layout.ts';
 import { walkListLinks } from './list-walk.ts';
 import { fieldValue, missingFields, readFields } from './struct-read.ts';
 import { threadStateName } from './thread-state.ts';
-import { IssueLog, walkResult, type Walk } from './walk-result.ts';
+import { IssueLog, unreadableList, walkResult, type Walk } from './walk-result.ts';
 
 /** Most threads read per process (a forged list stops here, reported as a cap). */
 export const DEFAULT_THREAD_CAP = 65536;
@@ -87,7 +87,7 @@ export function readThread(vm: VirtualMemory, layout: KernelLayout, ethread: big
     exitTime: filetimeToIso(get('ETHREAD.ExitTime', 'exitTime')),
     state,
     exitStatus: exitStatus === undefined ? null : Number(exitStatus),
-    unreadable,
+    unreadable: unreadableList(unreadable),
   };
 }
 

@@ -65,18 +65,19 @@ const TOKEN_FIELDS: readonly LayoutFieldKey[] = [
   'TOKEN.Package',
   'TOKEN.SessionId',
 ];
-const SID_AND_ATTRIBUTES_FALLBACK = 16;
+/** x64 EX_FAST_REF keeps a 4-bit reference count in the pointer's low bits (EX_FAST_REF.RefCnt where the layout has it). */
+export const EX_FAST_REF_REFCNT_BITS = 4;
 
 /** The TOKEN pointer in an EX_FAST_REF value (RefCnt bits cleared). */
 export function fastRefObject(layout: KernelLayout, value: bigint): bigint {
-  const bits = layout.fields['EX_FAST_REF.RefCnt']?.bitLength ?? 4;
+  const bits = layout.fields['EX_FAST_REF.RefCnt']?.bitLength ?? EX_FAST_REF_REFCNT_BITS;
   return value & ~((1n << BigInt(bits)) - 1n);
 }
 
 function readGroups(vm: VirtualMemory, layout: KernelLayout, array: bigint, count: number, log: IssueLog): (TokenGroup | null)[] {
-  const size = layout.sizes._SID_AND_ATTRIBUTES ?? SID_AND_ATTRIBUTES_FALLBACK;
-  const sidOff = layout.fields['SID_AND_ATTRIBUTES.Sid']?.offset ?? 0;
-  const attrOff = layout.fields['SID_AND_ATTRIBUTES.Attributes']?.offset ?? 8;
+  const size = layout.sizes._SID_AND_ATTRIBUTES!;
+  const sidOff = layout.fields['SID_AND_ATTRIBUTES.Sid']!.offset;
+  const attrOff = layout.fields['SID_AND_ATTRIBUTES.Attributes']!.offset;
   const out: (TokenGroup | null)[] = [];
   const bytes = vm.read(array, count * size);
   for (let i = 0; i < count; i++) {
@@ -121,7 +122,8 @@ export function readToken(vm: VirtualMemory, layout: KernelLayout, tokenVa: bigi
   const cap = opts.maxGroups ?? DEFAULT_GROUP_CAP;
   const log = new IssueLog();
   const done = (token: TokenInfo | null, capHit = false): TokenRead => ({ token, partial: token === null || !log.empty || capHit || token.unreadable.length > 0, capHit, cap, issues: log.list() });
-  const need = missingFields(layout, ['TOKEN.UserAndGroupCount', 'TOKEN.UserAndGroups', 'TOKEN.Privileges.Present']);
+  const need: string[] = missingFields(layout, ['TOKEN.UserAndGroupCount', 'TOKEN.UserAndGroups', 'TOKEN.Privileges.Present', 'SID_AND_ATTRIBUTES.Sid', 'SID_AND_ATTRIBUTES.Attributes']);
+  if (layout.sizes._SID_AND_ATTRIBUTES === undefined) need.push('sizeof _SID_AND_ATTRIBUTES');
   if (need.length > 0) {
     log.add('layout-missing', `the layout lacks ${need.join(', ')}: the token cannot be read`);
     return done(null);

@@ -14,7 +14,7 @@ import { isKernelPointer, readUnicodeString } from './process.ts';
 import { fieldValue, readFields } from './struct-read.ts';
 import { fastRefObject } from './token.ts';
 import { DEFAULT_VAD_CAP, walkVads } from './vad.ts';
-import { IssueLog, walkResult, type Walk } from './walk-result.ts';
+import { IssueLog, unreadableList, walkResult, type Walk } from './walk-result.ts';
 
 export interface VadInfo {
   /** First byte ("0x…"). */
@@ -82,7 +82,7 @@ export function readVadInfo(vm: VirtualMemory, layout: KernelLayout, vad: bigint
     file,
     commit: commit === undefined ? null : Number(commit),
     vad: hex(vad),
-    unreadable,
+    unreadable: unreadableList(unreadable),
   };
 }
 

@@ -64,3 +64,11 @@ export class IssueLog {
 export function walkResult<T>(items: T[], log: IssueLog, cap: number, capHit: boolean): Walk<T> {
   return { items, partial: !log.empty || capHit, capHit, cap, issues: log.list() };
 }
+
+/** The empty `unreadable` list, shared (200,000 items need not hold 200,000 empty arrays). */
+export const NOTHING_UNREADABLE: readonly string[] = Object.freeze([]);
+
+/** `list`, or the shared empty list. */
+export function unreadableList(list: readonly string[]): readonly string[] {
+  return list.length === 0 ? NOTHING_UNREADABLE : list;
+}
