@@ -21,6 +21,10 @@ import { buildGlobals, buildKdbg } from './builders/globals.ts';
 import { buildSessions } from './builders/sessions.ts';
 import { CONSTANT_FILL, UserSpaceState } from './builders/user-space.ts';
 import { buildProcess, type BuiltProcess, type ProcessDraft } from './builders/process.ts';
+import { planSystemDlls, type ModuleRange } from './builders/address-map.ts';
+import { FileObjects } from './builders/file-object.ts';
+import { TidAllocator } from './builders/thread.ts';
+import { buildHandles } from './builders/handles.ts';
 import { linkProcessList } from './builders/process-list.ts';
 import { buildLoadedModules } from './builders/loaded-modules.ts';
 import { buildDecoys, placeDecoys, type Decoy } from './builders/decoys.ts';
@@ -51,6 +55,8 @@ export interface Machine {
   readonly obHeaderCookie: number;
   readonly processTypeIndex: number;
   readonly processes: BuiltProcess[];
+  /** PsLoadedModuleList in load order. */
+  readonly modules: readonly ModuleRange[];
   readonly decoys: Decoy[];
   readonly crashTime: bigint;
   readonly bootTime: bigint;
@@ -187,9 +193,19 @@ export function buildMachine(opts: MachineOptions): Machine {
   const globals = buildGlobals(k, objects);
   const sessions = buildSessions(k);
   const userSpace = new UserSpaceState(k, k.rng.fork('user'));
-  const built: ProcessDraft[] = scenario.processes.map((spec, i) => buildProcess(k, objects, sessions, userSpace, spec, i));
-  const psActiveProcessHead = linkProcessList(k, built);
   const modules = buildLoadedModules(k, objects);
+  const env = {
+    objects,
+    sessions,
+    userSpace,
+    files: new FileObjects(k, objects),
+    dlls: planSystemDlls(k),
+    kernelModules: modules.modules,
+    tids: new TidAllocator(new Set(scenario.processes.map((p) => p.pid))),
+  };
+  const built: ProcessDraft[] = scenario.processes.map((spec, i) => buildProcess(k, env, spec, i));
+  const psActiveProcessHead = linkProcessList(k, built);
+  buildHandles(k, env, built);
   const kdDebuggerDataBlock = buildKdbg(k, { psActiveProcessHead, psLoadedModuleList: modules.head });
   const decoys = buildDecoys(k, objects);
 
@@ -222,7 +238,8 @@ export function buildMachine(opts: MachineOptions): Machine {
     mmPfnDatabase: globals.mmPfnDatabase,
     obHeaderCookie: objects.obHeaderCookie,
     processTypeIndex: PROCESS_TYPE_INDEX,
-    processes: built.map(({ obj: _o, ep: _e, space: _s, ...rest }) => rest),
+    processes: built.map(({ obj: _o, ep: _e, space: _s, handleTable: _h, ...rest }) => rest),
+    modules: modules.modules,
     decoys,
     crashTime: k.crashTime,
     bootTime: k.bootTime,

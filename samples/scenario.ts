@@ -35,7 +35,83 @@ export interface ScenarioProcess {
   noPeb?: boolean;
   /** Number of resident user pages (default 10; 0 for no user space). */
   userPages?: number;
+  /** Threads (default 4, 0 once exited); ETHREAD objects are built for up to the scenario's `threadObjectCap` of them. */
   threads?: number;
+  /** Threads beyond `threads`, with their start and APCs (e.g. an injected thread). */
+  extraThreads?: ThreadSpec[];
+  /** APCs queued to the process's threads (`thread`: index in the thread list, default 0). */
+  apcs?: (ApcSpec & { thread?: number })[];
+  /** Extra private regions (VADs with resident pages unless the process is secure). */
+  regions?: RegionSpec[];
+  /** Handles beyond the default few (File, Event, named Mutant). */
+  handles?: HandleSpec[];
+  /** Further handles on a few shared unnamed Event objects (to grow the table). */
+  extraHandles?: number;
+  /** EPROCESS.DebugPort points at a DebugObject. */
+  debugPort?: boolean;
+  /** KPROCESS.DeepFreeze and FreezeCount (a frozen packaged app). */
+  frozen?: boolean;
+  /** EPROCESS.Flags.Background. */
+  background?: boolean;
+  /** EPROCESS.Flags2.CrossSessionCreate. */
+  crossSessionCreate?: boolean;
+  /** A Pico (WSL) process: EPROCESS.Flags3.SubsystemProcess and a PicoContext. */
+  pico?: boolean;
+  /** EPROCESS.Flags.ProcessDelete (an exited process being deleted). */
+  processDelete?: boolean;
+  /** EPROCESS.ExitStatus (default STATUS_PENDING 0x103 while running, 0 once exited). */
+  exitStatus?: number;
+  /** KPROCESS.BasePriority (default 8). */
+  basePriority?: number;
+  /** Token: user SID (default SYSTEM for session 0 / no session, the interactive user otherwise). */
+  tokenUser?: string;
+  /** Token integrity RID name: untrusted, low, medium, high, system (default system / medium by user). */
+  integrity?: 'untrusted' | 'low' | 'medium' | 'high' | 'system';
+  /** Token package SID (packaged app / app container), e.g. S-1-15-2-…. */
+  packageSid?: string;
+}
+
+/**
+ * Where an address points: the process image, a system DLL mapped in it, the kernel, a loaded
+ * driver (`driver:NAME`), one of the process's `regions` (`region:N`), or nowhere mapped.
+ */
+export type AddressRef = 'image' | 'ntdll' | 'kernel32' | 'ntoskrnl' | 'nowhere' | `driver:${string}` | `region:${number}`;
+
+export interface ThreadSpec {
+  start: AddressRef;
+  apcs?: ApcSpec[];
+}
+
+export interface ApcSpec {
+  mode: 'kernel' | 'user';
+  /** Kernel APC: the KernelRoutine; user APC: the NormalRoutine. */
+  routine: AddressRef;
+}
+
+export interface RegionSpec {
+  /** PAGE_* name, e.g. PAGE_EXECUTE_READWRITE. */
+  protection: string;
+  pages: number;
+  /** What its first page holds: code bytes, a PE header (MZ … PE), or zeros. */
+  content: 'code' | 'pe' | 'zero';
+}
+
+export interface HandleSpec {
+  type: 'Process' | 'Thread' | 'File' | 'Event' | 'Mutant' | 'Section' | 'Token';
+  /** Process / Thread (/ Token): the target process. */
+  targetPid?: number;
+  /** Thread: index in the target's thread list (default 0). */
+  targetThread?: number;
+  /** Granted access, e.g. "0x1fffff". */
+  access: string;
+  /** File: FileName; Event/Mutant/Section: the object name (OBJECT_HEADER_NAME_INFO). */
+  name?: string;
+}
+
+export interface DriverSpec {
+  name: string;
+  path: string;
+  size?: number;
 }
 
 export interface ListCorruption {
@@ -74,6 +150,10 @@ export interface Scenario {
   processors?: number;
   bugCheck?: { code: string; params: string[] };
   computerName?: string;
+  /** At most this many of a process's `threads` become ETHREAD objects (default 8; extraThreads always do). */
+  threadObjectCap?: number;
+  /** Drivers loaded after the default set (PsLoadedModuleList). */
+  drivers?: DriverSpec[];
 }
 
 export function scenariosDir(): string {

@@ -3,6 +3,7 @@
 import { PAGE } from './memory.ts';
 import { filetimeToIso, type BuiltProcess, type Machine, type UserPte } from './machine.ts';
 import { DUMP_TYPE, fileOffsetOf, type FormPlan } from './writers.ts';
+import { processTruthDetail, expectedTamperFindings, type ProcessDetail, type ExpectedFinding } from './truth-detail.ts';
 
 export const TRUTH_SCHEMA = 'vsm-forensics/synth-truth/1';
 
@@ -46,6 +47,8 @@ export interface TruthProcess {
   userTablesInFile: boolean;
 }
 
+export type TruthProcessFull = TruthProcess & ProcessDetail;
+
 export interface Truth {
   schema: string;
   scenario: string;
@@ -87,7 +90,9 @@ export interface Truth {
     excludedUserPids: number[];
     constantFill: number;
   };
-  processes: TruthProcess[];
+  processes: TruthProcessFull[];
+  /** PsLoadedModuleList in load order. */
+  modules: { name: string; path: string; base: string; size: number }[];
   /** PIDs in ActiveProcessLinks order from PsActiveProcessHead, following Flinks until the head, a repeat, or a bad link. */
   listOrder: number[];
   /** PIDs of every process object in pool (what a pool scan must find), in memory order. */
@@ -95,7 +100,7 @@ export interface Truth {
   /** PIDs whose pool header is in the file but not the whole object (a scan may report them with fields missing). */
   poolObjectsPartial: number[];
   decoys: { kind: string; va: string | null; pa: string; note: string }[];
-  expectedFindings: { rule: string; pid?: number }[];
+  expectedFindings: ExpectedFinding[];
   vsm: { verdict: 'isolated' | 'exposed' | 'indeterminate' | 'not-running'; reason: string };
   definitions: Record<string, string>;
 }
@@ -109,6 +114,12 @@ const DEFINITIONS: Record<string, string> = {
   linked: 'on ActiveProcessLinks (Flink/Blink chain from PsActiveProcessHead), even if a damaged Flink makes it unreachable forward',
   listOrder: 'walk from PsActiveProcessHead along Flink until the head, a repeated entry, a pointer that cannot be followed, or an EPROCESS (or the page tables to it) missing from the file',
   poolObjects: 'process objects a scan finds whole: pool block and EPROCESS pages in this file, and either physically contiguous or reachable through kernel page tables in the file (eprocess.readable)',
+  threads: 'per process, in EPROCESS.ThreadListHead order; startAddress is ETHREAD.StartAddress (ntdll!RtlUserThreadStart for user threads), startModule the module holding win32StartAddress (image base name, ntdll.dll, kernel32.dll, a kernel module) or null; apcs: KernelMode queue then UserMode queue, module = module of KernelRoutine (kernel APC) or NormalRoutine (user APC)',
+  handles: 'per process, in handle-value order; object = body VA; target for Process/Thread handles; name = FILE_OBJECT.FileName (no device prefix) for File, OBJECT_HEADER_NAME_INFO.Name for named Event/Mutant/Section, else null; rights decoded for Process/Thread only',
+  token: 'user = UserAndGroups[0]; groups = UserAndGroups[1..] (the integrity SID last); privileges = those Present, in LUID order',
+  vads: 'in start order; end = last byte (inclusive); protection = MmProtectToValue[u.VadFlags.Protection] as PAGE_* names; file = FILE_OBJECT.FileName behind Subsection→ControlArea→FilePointer; commit = u1.VadFlags1.CommitCharge',
+  extendedInfo: 'every flag is known in the model (unknownMask 0); isStronglyNamed = TOKEN.Package is set; isFrozen = KPROCESS.DeepFreeze or FreezeCount > 0',
+  expectedFindingsEvidence: 'tamper findings carry pid (the process the finding is about), ownerPid/handle (handle findings), tid, address, module; rules: see samples/README.md',
   verdict: 'not-running: no secure process; exposed: a secure process has a readable page; indeterminate: no ordinary process has a readable user page either; isolated otherwise',
 };
 
@@ -222,7 +233,7 @@ export function computeTruth(m: Machine, plan: FormPlan, fileSize: number, sizeB
 
   const trustletName = (name: string) => (/^(LsaIso|BioIso|FsIso|vmsp)\.exe$/i.test(name) ? name : null);
   const hasTrustletField = m.layout.has('_EPROCESS', 'TrustletIdentity');
-  const processes: TruthProcess[] = m.processes.map((p) => {
+  const processes: TruthProcessFull[] = m.processes.map((p) => {
     const pageCounts = countPages(p);
     let trustlet: TruthProcess['trustlet'] = null;
     if (p.secure && trustletName(p.spec.name)) {
@@ -255,6 +266,7 @@ export function computeTruth(m: Machine, plan: FormPlan, fileSize: number, sizeB
       securePages: p.securePages,
       pages: pageCounts,
       userTablesInFile: userTablesInFile(p),
+      ...processTruthDetail(m, p),
     };
   });
 
@@ -277,11 +289,13 @@ export function computeTruth(m: Machine, plan: FormPlan, fileSize: number, sizeB
   const poolObjectsPartial = m.processes.filter((p) => !objScannable(p) && inFile(objPfns(p)[0])).map((p) => p.spec.pid);
   const poolObjects = [...m.processes].filter(objScannable).sort((a, b) => (a.eprocessPa < b.eprocessPa ? -1 : 1)).map((p) => p.spec.pid);
 
-  const findings: { rule: string; pid?: number }[] = [];
+  const findings: ExpectedFinding[] = [];
   for (const p of processes) if (p.unlinked && p.eprocess.readable) findings.push({ rule: 'ntos.process-unlinked', pid: p.pid });
   const lc = m.scenario.listCorruption;
   if (lc && listOrder.includes(lc.pid)) findings.push({ rule: lc.kind === 'cycle' ? 'ntos.list-cycle' : 'ntos.list-bad-link', pid: lc.pid });
   for (const p of processes) if (p.secure && p.eprocess.readable && p.pages.pagesReadable > 0) findings.push({ rule: 'vsm.trustlet-pages-readable', pid: p.pid });
+
+  findings.push(...expectedTamperFindings(m));
 
   const secure = processes.filter((p) => p.secure && !p.terminated && p.eprocess.readable);
   const secureLost = processes.some((p) => p.secure && !p.terminated && !p.eprocess.readable);
@@ -333,6 +347,7 @@ export function computeTruth(m: Machine, plan: FormPlan, fileSize: number, sizeB
       constantFill: m.constantFill,
     },
     processes,
+    modules: m.modules.map((x) => ({ name: x.name, path: x.path, base: hex(x.base), size: x.size })),
     listOrder,
     poolObjects,
     poolObjectsPartial,

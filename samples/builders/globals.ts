@@ -1,6 +1,8 @@
 // Kernel globals: NtBuildNumber, MmPfnDatabase, NtBuildLab, PspCidTable, the low stub
 // (PROCESSOR_START_BLOCK), KUSER_SHARED_DATA; and the decoded KDBG written once the lists exist.
 import { KUSER_SHARED_DATA } from '../../src/ntos/kernel.ts';
+import { optionalHeadersBytes } from '../../src/ntos/object-header.ts';
+import { MM_PROTECT_TO_VALUE } from '../../src/ntos/page-protection.ts';
 import { canonical } from '../memory.ts';
 import { StructWriter, utf16 } from '../structs.ts';
 import { u32, u64, type KernelCtx } from './context.ts';
@@ -37,7 +39,30 @@ export function buildGlobals(k: KernelCtx, o: ObjectSpace): Globals {
   k.kwrite(k.sym('PspCidTable'), u64(cid.headerVa + 0x10n));
   writeLowStub(k);
   writeKuserSharedData(k);
+  writeDecodingTables(k);
   return { mmPfnDatabase };
+}
+
+/**
+ * `mov rax, [rcx]; sar rax, 10h; and rax, -10h; ret`: how ObpCaptureHandleInformationEx turns a
+ * HANDLE_TABLE_ENTRY into its OBJECT_HEADER pointer (Volatility reads the SAR count from it).
+ */
+const HANDLE_DECODE_STUB = Buffer.from([0x48, 0x8b, 0x01, 0x48, 0xc1, 0xf8, 0x10, 0x48, 0x83, 0xe0, 0xf0, 0xc3]);
+
+/** Tables the kernel keeps in .rdata and readers use: ObpInfoMaskToOffset, MmProtectToValue, the handle-decode code. */
+function writeDecodingTables(k: KernelCtx): void {
+  const { types } = k;
+  if (types.symbolRva('ObpInfoMaskToOffset') !== undefined) {
+    const t = Buffer.alloc(256);
+    for (let m = 0; m < 256; m++) t[m] = optionalHeadersBytes(m);
+    k.kwrite(k.sym('ObpInfoMaskToOffset'), t);
+  }
+  if (types.symbolRva('MmProtectToValue') !== undefined) {
+    const t = Buffer.alloc(4 * MM_PROTECT_TO_VALUE.length);
+    MM_PROTECT_TO_VALUE.forEach((v, i) => t.writeInt32LE(v, 4 * i));
+    k.kwrite(k.sym('MmProtectToValue'), t);
+  }
+  if (types.symbolRva('ObpCaptureHandleInformationEx') !== undefined) k.kwrite(k.sym('ObpCaptureHandleInformationEx'), HANDLE_DECODE_STUB);
 }
 
 /** The low stub at PA 0x1000, as MemProcFS finds it in raw images. */

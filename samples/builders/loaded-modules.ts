@@ -1,31 +1,46 @@
 // PsLoadedModuleList: KLDR_DATA_TABLE_ENTRY records (as _LDR_DATA_TABLE_ENTRY) in load order.
 import { POOL_HEADER_BYTES } from '../../src/ntos/object-header.ts';
 import { StructWriter, utf16 } from '../structs.ts';
-import type { KernelCtx } from './context.ts';
+import { align, type KernelCtx } from './context.ts';
 import { unicodeString, type ObjectSpace } from './object.ts';
+import type { ModuleRange } from './address-map.ts';
 
-export interface LoadedModule {
-  readonly fullName: string;
-  readonly baseName: string;
-  readonly base: bigint;
-  readonly size: number;
-}
+/** Drivers every generated machine loads after ntoskrnl.exe and hal.dll: [name, size]. */
+const DEFAULT_DRIVERS: readonly (readonly [string, number])[] = [
+  ['kdcom.dll', 0xd000],
+  ['CI.dll', 0xf8000],
+  ['msrpc.sys', 0x64000],
+  ['Ntfs.sys', 0x2fc000],
+  ['tcpip.sys', 0x2e5000],
+];
+/** Drivers are placed from here above the kernel base, each on a 1 MiB boundary after the previous one. */
+const DRIVER_AREA = 0x10000000n;
+const DRIVER_ALIGN = 0x100000;
 
 /** LDR_DATA_TABLE_ENTRY.Flags of a loaded driver image. */
 const LDRP_DRIVER_FLAGS = 0x49104000;
 
 /** Step: the drivers the kernel has loaded (ntoskrnl.exe first) and the list head. */
-export function buildLoadedModules(k: KernelCtx, o: ObjectSpace): { head: bigint; modules: LoadedModule[] } {
+export function buildLoadedModules(k: KernelCtx, o: ObjectSpace): { head: bigint; modules: ModuleRange[] } {
   const { layout, rng } = k;
   const head = k.sym('PsLoadedModuleList');
   const ldrSize = layout.size('_LDR_DATA_TABLE_ENTRY');
-  const modules: LoadedModule[] = [
-    { fullName: '\\SystemRoot\\system32\\ntoskrnl.exe', baseName: 'ntoskrnl.exe', base: k.kernelBase, size: k.sizeOfImage },
-    { fullName: '\\SystemRoot\\system32\\hal.dll', baseName: 'hal.dll', base: k.kernelBase - 0x400000n * BigInt(rng.int(4, 64)), size: 0x69000 },
+  const drivers = [
+    ...DEFAULT_DRIVERS.map(([name, size]) => ({ name, size, path: `\\SystemRoot\\system32\\${name.endsWith('.sys') ? 'drivers\\' : ''}${name}` })),
+    ...(k.scenario.drivers ?? []).map((d) => ({ name: d.name, size: d.size ?? 0x20000, path: d.path })),
   ];
+  const modules: ModuleRange[] = [
+    { path: '\\SystemRoot\\system32\\ntoskrnl.exe', name: 'ntoskrnl.exe', base: k.kernelBase, size: k.sizeOfImage },
+    { path: '\\SystemRoot\\system32\\hal.dll', name: 'hal.dll', base: k.kernelBase - 0x400000n * BigInt(rng.int(4, 64)), size: 0x69000 },
+  ];
+  let next = k.kernelBase + DRIVER_AREA;
+  for (const d of drivers) {
+    modules.push({ path: d.path, name: d.name, base: next, size: d.size });
+    next += BigInt(align(d.size, DRIVER_ALIGN));
+  }
   const entries = modules.map((m) => {
-    const full = Buffer.concat([utf16(m.fullName), Buffer.alloc(2)]);
-    const base = Buffer.concat([utf16(m.baseName), Buffer.alloc(2)]);
+    const full = Buffer.concat([utf16(m.path), Buffer.alloc(2)]);
+    const base = Buffer.concat([utf16(m.name), Buffer.alloc(2)]);
     const b = o.pool.alloc(layout, ldrSize + full.length + base.length, 'MmLd', 'large');
     const va = b.headerVa + BigInt(POOL_HEADER_BYTES);
     const w = new StructWriter(layout, '_LDR_DATA_TABLE_ENTRY', b.buf, POOL_HEADER_BYTES);
@@ -34,8 +49,8 @@ export function buildLoadedModules(k: KernelCtx, o: ObjectSpace): { head: bigint
     w.set('DllBase', m.base);
     w.set('EntryPoint', m.base + 0x3b0000n + BigInt(rng.int(0, 0x1000)) * 16n, true);
     w.set('SizeOfImage', m.size);
-    unicodeString(w, 'FullDllName', va + BigInt(ldrSize), m.fullName);
-    unicodeString(w, 'BaseDllName', va + BigInt(ldrSize + full.length), m.baseName);
+    unicodeString(w, 'FullDllName', va + BigInt(ldrSize), m.path);
+    unicodeString(w, 'BaseDllName', va + BigInt(ldrSize + full.length), m.name);
     w.set('Flags', LDRP_DRIVER_FLAGS, true);
     w.set('ObsoleteLoadCount', 1, true);
     w.set('LoadCount', 1, true);

@@ -21,6 +21,10 @@ export const OBJECT_TYPES: readonly (readonly [string, string])[] = [
   ['PsSiloContextNonPaged', 'PsSi'],
   ['DebugObject', 'Debu'],
   ['Event', 'Even'],
+  ['Mutant', 'Muta'],
+  ['Section', 'Sect'],
+  ['Device', 'Devi'],
+  ['File', 'File'],
 ];
 
 /** ObTypeIndexTable index of a type name. */

@@ -11,9 +11,14 @@ import type { ObjectSpace, PoolObject } from './object.ts';
 import { unicodeString } from './object.ts';
 import { PROCESS_TYPE_INDEX } from './object-types.ts';
 import type { Sessions } from './sessions.ts';
-import { buildHandleTable } from './handle-table.ts';
+import { buildHandleTable, type HandleModel } from './handle-table.ts';
 import { buildUserSpace, imageBaseOf, type UserPte, type UserSpaceState, type VadRange } from './user-space.ts';
 import { buildVadTree } from './vad-tree.ts';
+import { AddressMap, type ModuleRange, type SystemDlls } from './address-map.ts';
+import type { FileObjects } from './file-object.ts';
+import { buildThreads, type ThreadModel, type TidAllocator } from './thread.ts';
+import { buildToken, type TokenModel } from './token.ts';
+import { typeIndexOf } from './object-types.ts';
 
 export interface BuiltProcess {
   readonly spec: ScenarioProcess;
@@ -38,8 +43,43 @@ export interface BuiltProcess {
   readonly userPtes: UserPte[];
   readonly tablePfns: number[];
   readonly wow64: boolean;
-  /** VAD ranges (first and last virtual page number, inclusive), as the VAD tree holds them. */
+  /** VADs as the VAD tree holds them. */
   readonly vads: VadRange[];
+  readonly threads: ThreadModel[];
+  /** Filled by the handle step once every object exists. */
+  handles: HandleModel[];
+  readonly token: TokenModel;
+  /** EPROCESS.DebugPort (0 when not set). */
+  readonly debugPort: bigint;
+  readonly exitStatus: number;
+  readonly basePriority: number;
+  /** The nine PROCESS_EXTENDED_BASIC_INFORMATION flags as the model set them. */
+  readonly flags: ProcessFlags;
+  /** Modules and regions of this process (for attributing addresses). */
+  readonly map: AddressMap;
+}
+
+export interface ProcessFlags {
+  readonly isProtectedProcess: boolean;
+  readonly isWow64Process: boolean;
+  readonly isProcessDeleting: boolean;
+  readonly isCrossSessionCreate: boolean;
+  readonly isFrozen: boolean;
+  readonly isBackground: boolean;
+  readonly isStronglyNamed: boolean;
+  readonly isSecureProcess: boolean;
+  readonly isSubsystemProcess: boolean;
+}
+
+/** What every process build shares besides the kernel context. */
+export interface ProcessEnv {
+  readonly objects: ObjectSpace;
+  readonly sessions: Sessions;
+  readonly userSpace: UserSpaceState;
+  readonly files: FileObjects;
+  readonly dlls: SystemDlls;
+  readonly kernelModules: readonly ModuleRange[];
+  readonly tids: TidAllocator;
 }
 
 /** A process while the machine is being built: the model plus the writers later steps still need. */
@@ -47,12 +87,24 @@ export interface ProcessDraft extends BuiltProcess {
   readonly obj: PoolObject;
   readonly ep: StructWriter;
   readonly space: AddressSpace;
+  /** The HANDLE_TABLE header writer (null once exited). */
+  readonly handleTable: StructWriter | null;
 }
 
 /** KPROCESS.Header.Type of a process (ProcessObject). */
 const DISPATCHER_PROCESS_OBJECT = 3;
 /** NTSTATUS STILL_ACTIVE, the exit status of a running process. */
 export const STATUS_PENDING = 0x103;
+/** KPROCESS.BasePriority of a normal-class process. */
+export const NORMAL_BASE_PRIORITY = 8;
+/** PS_PROTECTION.Type: the low 3 bits of the protection byte. */
+const PROTECTION_TYPE_MASK = 0x7;
+/** DEBUG_OBJECT body bytes (the ISFs do not describe it). */
+const DEBUG_OBJECT_SIZE = 0x68;
+/** ETHREAD objects built per process unless the scenario says otherwise (keeps 16 MiB dumps possible). */
+export const DEFAULT_THREAD_OBJECT_CAP = 8;
+/** A Pico provider's per-process context block. */
+const PICO_CONTEXT_SIZE = 0x80;
 /** SecureState: bit 0 SecureProcess; the rest is the secure handle. */
 const SECURE_STATE_SECURE_PROCESS = 1n;
 
@@ -68,8 +120,9 @@ export function defaultPath(name: string): string {
 }
 
 /** Step: builds process number `index` of the scenario. */
-export function buildProcess(k: KernelCtx, o: ObjectSpace, sessions: Sessions, us: UserSpaceState, spec: ScenarioProcess, index: number): ProcessDraft {
+export function buildProcess(k: KernelCtx, env: ProcessEnv, spec: ScenarioProcess, index: number): ProcessDraft {
   const { layout, mem, scenario } = k;
+  const { objects: o, sessions, userSpace: us } = env;
   const isSystem = spec.pid === 4;
   const terminated = spec.exit !== undefined;
   const secure = !!spec.secure;
@@ -82,17 +135,38 @@ export function buildProcess(k: KernelCtx, o: ObjectSpace, sessions: Sessions, u
   const imagePath = spec.path ?? defaultPath(spec.name);
   const dosPath = imagePath.replace(/^\\Device\\HarddiskVolume\d+/, 'C:');
 
-  const user = buildUserSpace(us, { spec, space, secure, mode, nUser: terminated ? 0 : (spec.userPages ?? 10), dosPath });
-  const objectTable = terminated ? 0n : buildHandleTable(k, o, { pid: spec.pid, quotaProcess: isSystem ? 0n : epVa, urng: us.urng });
+  const imageFile = imagePath.replace(/^\\Device\\HarddiskVolume\d+/, '');
+  const user = buildUserSpace(us, { spec, space, secure, mode, nUser: terminated ? 0 : (spec.userPages ?? 10), dosPath, imageFile, dlls: env.dlls });
+  const table = terminated ? null : buildHandleTable(k, o, { pid: spec.pid, quotaProcess: isSystem ? 0n : epVa, urng: us.urng });
   const auditName = buildAuditImageName(k, o, imagePath);
   const wowVa = spec.wow64 ? buildWow64Block(k, o, user.pebVa) : 0n;
-  const vadTree = buildVadTree(k, o, user.vads);
+  const vadTree = buildVadTree(k, o, env.files, user.vads);
+  const token = buildToken(k, o, spec);
+  const debugPort = spec.debugPort ? o.allocObject(DEBUG_OBJECT_SIZE, 'DbgO', typeIndexOf('DebugObject'), 'large').bodyVa : 0n;
+  const picoContext = spec.pico ? o.pool.alloc(layout, PICO_CONTEXT_SIZE, 'PcCx', 'large').headerVa + BigInt(POOL_HEADER_BYTES) : 0n;
+  const dllList = user.image ? (spec.wow64 ? [env.dlls.ntdll, env.dlls.ntdll32, env.dlls.kernel32Wow] : [env.dlls.ntdll, env.dlls.kernel32]) : [];
+  const imageName = imageFile.slice(imageFile.lastIndexOf('\\') + 1) || spec.name;
+  const map = new AddressMap(env.kernelModules, user.image ? { name: imageName, base: user.image.base, size: user.image.size, path: imageFile } : null, dllList, user.regions, env.dlls);
 
   const createTime = spec.pid === 4 ? k.bootTime : filetime(k.bootMs + spec.start * 1000);
   const exitTime = terminated ? filetime(k.bootMs + spec.exit! * 1000) : 0n;
   const sessionId = typeof spec.session === 'number' ? spec.session : null;
   const protection = Number(spec.protection ?? '0');
   const imageFileName = Buffer.from(spec.name, 'latin1').subarray(0, 15);
+  const threadCount = Math.min(spec.threads ?? 4, scenario.threadObjectCap ?? DEFAULT_THREAD_OBJECT_CAP);
+  const exitStatus = spec.exitStatus ?? (terminated ? 0 : STATUS_PENDING);
+  const basePriority = spec.basePriority ?? NORMAL_BASE_PRIORITY;
+  const flags: ProcessFlags = {
+    isProtectedProcess: (protection & PROTECTION_TYPE_MASK) !== 0,
+    isWow64Process: !!spec.wow64,
+    isProcessDeleting: !!spec.processDelete,
+    isCrossSessionCreate: !!spec.crossSessionCreate,
+    isFrozen: !!spec.frozen,
+    isBackground: !!spec.background,
+    isStronglyNamed: token.package !== null,
+    isSecureProcess: secure,
+    isSubsystemProcess: !!spec.pico,
+  };
   writeEprocessBody(k, ep, {
     spec,
     epVa,
@@ -109,11 +183,20 @@ export function buildProcess(k: KernelCtx, o: ObjectSpace, sessions: Sessions, u
     sessionId,
     protection,
     auditName,
-    objectTable,
     wowVa,
     vadRoot: vadTree.root,
     vadCount: vadTree.count,
+    objectTable: table?.va ?? 0n,
+    token: token.fastRef,
+    debugPort,
+    picoContext,
+    exitStatus,
+    basePriority,
+    threadCount: terminated ? 0 : threadCount + (spec.extraThreads?.length ?? 0),
   });
+  const threads = terminated
+    ? []
+    : buildThreads(k, o, ep, { epVa, pid: spec.pid, createTime, user: user.image !== null, count: threadCount, extra: spec.extraThreads ?? [], apcs: spec.apcs ?? [], map, tids: env.tids });
 
   return {
     spec,
@@ -138,9 +221,18 @@ export function buildProcess(k: KernelCtx, o: ObjectSpace, sessions: Sessions, u
     tablePfns: [space.pml4],
     wow64: !!spec.wow64,
     vads: user.vads,
+    threads,
+    handles: [],
+    token,
+    debugPort,
+    exitStatus,
+    basePriority,
+    flags,
+    map,
     obj,
     ep,
     space,
+    handleTable: table?.w ?? null,
   };
 }
 
@@ -184,6 +276,12 @@ interface EprocessFields {
   readonly protection: number;
   readonly auditName: bigint;
   readonly objectTable: bigint;
+  readonly token: bigint;
+  readonly debugPort: bigint;
+  readonly picoContext: bigint;
+  readonly exitStatus: number;
+  readonly basePriority: number;
+  readonly threadCount: number;
   readonly wowVa: bigint;
   readonly vadRoot: bigint;
   readonly vadCount: number;
@@ -218,7 +316,21 @@ function writeEprocessBody(k: KernelCtx, ep: StructWriter, f: EprocessFields): v
   ep.bytes('ImageFileName', ifn);
   ep.set('CreateTime', f.createTime);
   ep.set('ExitTime', f.exitTime);
-  ep.set('ExitStatus', f.terminated ? 0 : STATUS_PENDING, true);
+  ep.set('ExitStatus', f.exitStatus, true);
+  ep.set('Pcb.BasePriority', f.basePriority, true);
+  ep.set('Token', f.token);
+  ep.set('DebugPort', f.debugPort, true);
+  if (spec.processDelete) ep.set('ProcessDelete', 1);
+  if (spec.crossSessionCreate) ep.set('CrossSessionCreate', 1);
+  if (spec.background) ep.set('Background', 1);
+  if (spec.frozen) {
+    ep.set('Pcb.DeepFreeze', 1);
+    ep.set('Pcb.FreezeCount', 1);
+  }
+  if (spec.pico) {
+    ep.set('SubsystemProcess', 1);
+    ep.set('PicoContext', f.picoContext, true);
+  }
   ep.set('Peb', f.pebVa);
   ep.set('SectionBaseAddress', f.sectionBase, true);
   ep.set('Session', f.session);
@@ -227,7 +339,7 @@ function writeEprocessBody(k: KernelCtx, ep: StructWriter, f: EprocessFields): v
   ep.set('ObjectTable', f.objectTable);
   if (!ep.set('WoW64Process', f.wowVa, true)) ep.set('Wow64Process', f.wowVa, true);
   selfLink(ep, epVa, 'ThreadListHead');
-  ep.set('ActiveThreads', f.terminated ? 0 : (spec.threads ?? 4), true);
+  ep.set('ActiveThreads', f.threadCount, true);
   selfLink(ep, epVa, 'SessionProcessLinks');
   if (f.terminated) ep.set('ProcessExiting', 1, true);
   ep.set('ProcessInSession', f.sessionId !== null ? 1 : 0, true);

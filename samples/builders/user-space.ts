@@ -2,6 +2,8 @@
 // process parameters, a transition PTE, two page-file PTEs, and the VAD ranges that cover them.
 // Secure processes' frames follow the scenario's secure-page mode (absent, zero, constant, readable, mixed).
 import { IMAGE_FILE_MACHINE_AMD64, IMAGE_FILE_MACHINE_I386 } from '../../src/ntos/pe.ts';
+import { MM_EXECUTE_WRITECOPY, MM_PROTECT_TO_VALUE, MM_READWRITE, pageProtectionName } from '../../src/ntos/page-protection.ts';
+import type { SystemDlls } from './address-map.ts';
 import { AddressSpace, PTE, writeVa, type ContentClass } from '../memory.ts';
 import type { Rng } from '../rng.ts';
 import { StructWriter, utf16 } from '../structs.ts';
@@ -17,16 +19,28 @@ export interface UserPte {
   readonly content?: ContentClass;
 }
 
-/** A VAD range (first and last virtual page number, inclusive), as the VAD tree holds it. */
+/** A VAD (first and last virtual page number, inclusive), as the VAD tree holds it. */
 export interface VadRange {
   startVpn: bigint;
   endVpn: bigint;
+  /** u.VadFlags.PrivateMemory. */
+  private: boolean;
+  /** u.VadFlags.Protection: the MM protection index (MM_READWRITE …). */
+  protection: number;
+  /** Mapped file (FILE_OBJECT.FileName) behind Subsection → ControlArea → FilePointer; null for private memory. */
+  file: string | null;
+  /** u1.VadFlags1.CommitCharge (pages). */
+  commit: number;
 }
 
 export interface UserSpace {
   readonly pebVa: bigint;
   readonly userPtes: UserPte[];
   readonly vads: VadRange[];
+  /** The image's mapping (null without a PEB). */
+  readonly image: { base: bigint; size: number } | null;
+  /** Private regions the scenario asked for, in order. */
+  readonly regions: { base: bigint; size: number }[];
 }
 
 /** The byte a `constant` secure page is filled with. */
@@ -100,17 +114,35 @@ export interface UserSpaceInput {
   /** Resident user pages (0: no user space). */
   readonly nUser: number;
   readonly dosPath: string;
+  /** The image's file name as a mapping shows it (no device prefix). */
+  readonly imageFile: string;
+  readonly dlls: SystemDlls;
 }
+
+/** MM protection index of a PAGE_* name (the inverse of MmProtectToValue for plain protections). */
+export function mmProtectionOf(name: string): number {
+  const i = MM_PROTECT_TO_VALUE.findIndex((v, idx) => idx < 8 && pageProtectionName(v) === name);
+  if (i < 0) throw new Error(`unknown protection ${name}`);
+  return i;
+}
+
+/** Bytes that open an injected code region (cld; and rsp,-10h; call …: a common shellcode prologue). */
+const CODE_PROLOGUE = Buffer.from([0xfc, 0x48, 0x83, 0xe4, 0xf0, 0xe8, 0xc0, 0x00, 0x00, 0x00, 0x41, 0x51, 0x41, 0x50, 0x52, 0x51]);
+/** Where a process's extra private regions go (64-bit, WoW64). */
+const REGION_BASE = 0x1e0000000n;
+const REGION_BASE_WOW = 0x30000000n;
+const REGION_STRIDE = 0x100000n;
 
 /** Step: builds one process's user space. */
 export function buildUserSpace(st: UserSpaceState, x: UserSpaceInput): UserSpace {
   const userPtes: UserPte[] = [];
   const vads: VadRange[] = [];
-  if (x.nUser <= 0) return { pebVa: 0n, userPtes, vads };
+  if (x.nUser <= 0) return { pebVa: 0n, userPtes, vads, image: null, regions: [] };
   const { k, urng } = st;
   const { layout, mem } = k;
   const { spec, space, nUser } = x;
-  const vad = (start: bigint, pages: number) => vads.push({ startVpn: start >> 12n, endVpn: (start >> 12n) + BigInt(pages) - 1n });
+  const vad = (start: bigint, pages: number, commit = pages, file: string | null = null) =>
+    vads.push({ startVpn: start >> 12n, endVpn: (start >> 12n) + BigInt(pages) - 1n, private: file === null, protection: file === null ? MM_READWRITE : MM_EXECUTE_WRITECOPY, file, commit: file === null ? commit : 0 });
   const wow = !!spec.wow64;
   const region = BigInt(urng.int(0x10, 0xf0)) * 0x100000000n + BigInt(urng.int(0x100, 0xfff)) * 0x100000n;
   const heapBase = BigInt(urng.int(0x100, 0x2ff)) * 0x100000000n + BigInt(urng.int(0, 0x100)) * 0x100000n;
@@ -141,7 +173,7 @@ export function buildUserSpace(st: UserSpaceState, x: UserSpaceInput): UserSpace
     const guard = region + 0x200000n - BigInt(stackPages + 1) * 0x1000n;
     space.setPte(guard, GUARD_PAGE_SOFTWARE_PTE);
     userPtes.push({ va: guard, kind: 'demand-zero' });
-    vad(guard - 8n * 0x1000n, stackPages + 1 + 8);
+    vad(guard - 8n * 0x1000n, stackPages + 1 + 8, stackPages + 1);
     for (let s = 0; s < imgPages; s++) {
       const p = place(imageBase + BigInt(s) * 0x1000n);
       if (st.fill(p)) {
@@ -149,7 +181,7 @@ export function buildUserSpace(st: UserSpaceState, x: UserSpaceInput): UserSpace
         if (s === 0) writeUserPe(mem.page(p.pfn), spec.name, wow);
       }
     }
-    vad(imageBase, imgPages + 5);
+    vad(imageBase, imgPages + 5, 0, x.imageFile);
   }
   for (let s = 0; s < heapPages; s++) {
     const p = place(heapBase + BigInt(s) * 0x1000n);
@@ -158,7 +190,7 @@ export function buildUserSpace(st: UserSpaceState, x: UserSpaceInput): UserSpace
       mem.page(p.pfn).write(x.secure ? 'LSAISO\0\0' : 'HEAP\0\0\0\0', 0x40, 'latin1');
     }
   }
-  vad(heapBase, hasPeb ? 0x60 : heapPages + 16);
+  vad(heapBase, hasPeb ? 0x60 : heapPages + 16, heapPages + (hasPeb ? 3 : 0));
   if (hasPeb) {
     writeProcessParameters(k, space, userPtes, heapBase + 0x1000n, spec, x.dosPath);
     // A page still in RAM on the standby list (transition PTE) and two paged-out pages.
@@ -172,8 +204,35 @@ export function buildUserSpace(st: UserSpaceState, x: UserSpaceInput): UserSpace
       space.setPte(va, (BigInt(urng.int(0x100, 0xfffff)) << 32n) | MM_READWRITE_PTE | (1n << 1n));
       userPtes.push({ va, kind: 'pagefile' });
     }
+    // The system DLLs (image mappings, no resident pages here).
+    const d = x.dlls;
+    for (const m of wow ? [d.ntdll, d.ntdll32, d.kernel32Wow] : [d.ntdll, d.kernel32]) vad(m.base, m.size / 0x1000, 0, m.path);
   }
-  return { pebVa, userPtes, vads };
+  const regions = buildRegions(st, x, vads, userPtes);
+  return { pebVa, userPtes, vads, image: hasPeb ? { base: imageBase, size: (imgPages + 5) * 0x1000 } : null, regions };
+}
+
+/** The scenario's extra private regions: a VAD each, resident pages with their content unless the process is secure. */
+function buildRegions(st: UserSpaceState, x: UserSpaceInput, vads: VadRange[], userPtes: UserPte[]): { base: bigint; size: number }[] {
+  const { mem } = st.k;
+  return (x.spec.regions ?? []).map((r, i) => {
+    const base = (x.spec.wow64 ? REGION_BASE_WOW : REGION_BASE) + BigInt(i) * REGION_STRIDE + BigInt(st.urng.int(0, 8)) * 0x10000n;
+    const protection = mmProtectionOf(r.protection);
+    vads.push({ startVpn: base >> 12n, endVpn: (base >> 12n) + BigInt(r.pages) - 1n, private: true, protection, file: null, commit: r.pages });
+    if (!x.secure) {
+      for (let p = 0; p < r.pages; p++) {
+        const va = base + BigInt(p) * 0x1000n;
+        const pfn = mem.alloc('user');
+        const page = mem.page(pfn);
+        if (r.content !== 'zero') st.filler(pfn);
+        if (p === 0 && r.content === 'pe') writeUserPe(page, `payload${i}.dll`, false);
+        if (p === 0 && r.content === 'code') CODE_PROLOGUE.copy(page, 0);
+        x.space.map4k(va, pfn, { user: true, exec: true });
+        userPtes.push({ va, kind: 'present', pfn, content: r.content === 'zero' ? 'zero' : 'readable' });
+      }
+    }
+    return { base, size: r.pages * 0x1000 };
+  });
 }
 
 /** IMAGE_SUBSYSTEM_WINDOWS_GUI, VER_PLATFORM_WIN32_NT. */
