@@ -25,8 +25,8 @@ for (const [kernel, build] of [['606FF669409B00F7FC8C61A9C1670129-1', 29999], ['
       const linked = s.truth.processes.filter((p) => p.linked);
       const listed = a.processes.filter((p) => p.sources.includes('list'));
       t.deepEqual(
-        listed.map((p): [number, number, string] => [p.pid, p.ppid, p.name.text]).sort((x, y) => x[0] - y[0]),
-        linked.map((p): [number, number, string] => [p.pid, p.ppid, p.name]).sort((x, y) => x[0] - y[0]),
+        listed.map((p): [number, number | null, string] => [p.pid, p.ppid, p.name.text]).sort((x, y) => x[0] - y[0]),
+        linked.map((p): [number, number | null, string] => [p.pid, p.ppid, p.name]).sort((x, y) => x[0] - y[0]),
       );
       // The seed's IsSecureProcess semantics survive inference: exactly the truth's secure processes.
       t.deepEqual(

@@ -275,14 +275,14 @@ function processTable(report: Report): string {
       const nameTitle = p.name.rawHex ? ` title="${a(`raw bytes: ${p.name.rawHex}`)}"` : '';
       const cells = [
         `<td class="num" data-v="${p.pid}">${p.pid}</td>`,
-        `<td class="num" data-v="${p.ppid}">${p.ppid}</td>`,
+        p.ppid === null ? `<td class="num muted" data-v="" title="parent PID unknown">unknown</td>` : `<td class="num" data-v="${p.ppid}">${p.ppid}</td>`,
         `<td class="name d${Math.min(depth, 8)}" data-v="${a(fullProcessName(p).toLowerCase())}"><a class="pname" href="#${a(detailId(p))}"${nameTitle}>${h(fullProcessName(p))}</a>${badges(p)}</td>`,
         (p.protection === null ? `<td class="nw" data-v="unknown">unknown</td>` : `<td class="nw" data-v="${a(p.protection.raw ? p.protection.text : '')}"${p.protection.raw ? ` title="${a(p.protection.text)}"` : ''}>${p.protection.raw ? h(p.protection.text.replace(/^PsProtectedSigner/, '')) : ''}</td>`),
         `<td class="nw" data-v="${a(p.trustlet ? `${p.trustlet.id ?? ''} ${p.trustlet.name ?? ''}` : '')}">${p.trustlet ? h(`id ${p.trustlet.id ?? '?'}${p.trustlet.name && p.trustlet.name !== p.name.text ? ` ${p.trustlet.name}` : ''}`) : ''}</td>`,
         `<td class="nw" data-v="${a(iso ? iso.verdict : '')}">${iso ? `${h(iso.verdict)} <span class="muted">${iso.pagesReadable}/${iso.pagesMapped}</span>` : ''}</td>`,
         timeCell(p.createTime),
         timeCell(p.exitTime),
-        `<td class="num" data-v="${p.sessionId ?? -1}">${p.sessionId ?? ''}</td>`,
+        p.sessionId === null ? `<td class="num muted" data-v="" title="session unknown">unknown</td>` : `<td class="num" data-v="${p.sessionId}">${p.sessionId}</td>`,
         `<td class="nw" data-v="${a(p.sources.join(','))}">${h(p.sources.join(', '))}</td>`,
         `<td class="mono nw" data-v="${a(sortHex(p.eprocess.va) || 'pa' + sortHex(p.eprocess.pa))}">${h(p.eprocess.va ?? '-')}<br><span class="muted">${h(p.eprocess.pa ?? '-')}</span></td>`,
         `<td class="path" data-v="${a((p.imagePathDos ?? p.imagePath?.text ?? '').toLowerCase())}">${p.imagePathDos ? h(p.imagePathDos) : p.imagePath ? h(p.imagePath.text) : p.unreadableFields?.includes('imagePath') ? '<span class="muted">unreadable</span>' : ''}</td>`,

@@ -136,7 +136,7 @@ function processEvent(r: Report, p: ProcessRecord, parent: ProcessRecord | undef
       created: r.run.finishedAt,
       id: eventId(r, 'process', processKey(p)),
     },
-    message: `${p.name.text} (PID ${p.pid}, PPID ${p.ppid})${flags.length ? ' ' + flags.join(', ') : ''}`,
+    message: `${p.name.text} (PID ${p.pid}, PPID ${p.ppid ?? 'unknown'})${flags.length ? ' ' + flags.join(', ') : ''}`,
     process: {
       pid: p.pid,
       name: p.name.text,
@@ -144,7 +144,7 @@ function processEvent(r: Report, p: ProcessRecord, parent: ProcessRecord | undef
       start: p.createTime,
       end: p.exitTime,
       entity_id: entityId(r, p),
-      parent: { pid: p.ppid, entity_id: parent ? entityId(r, parent) : undefined, name: parent?.name.text },
+      parent: { pid: p.ppid ?? undefined, entity_id: parent ? entityId(r, parent) : undefined, name: parent?.name.text },
     },
     vsm: {
       ...vsmBase,
@@ -210,7 +210,7 @@ function findingEvent(r: Report, f: Finding, index: number, base: Doc, vsmBase: 
     rule: { id: f.rule, name: f.rule, description: f.title, ruleset: r.tool.name, category: f.rule.split('.')[0] },
     message: f.message,
     threat: threatFields(f.attack),
-    process: p ? { pid: p.pid, name: p.name.text, executable: p.imagePath?.text, entity_id: entityId(r, p), parent: { pid: p.ppid } } : pid !== undefined ? { pid } : undefined,
+    process: p ? { pid: p.pid, name: p.name.text, executable: p.imagePath?.text, entity_id: entityId(r, p), parent: p.ppid === null ? undefined : { pid: p.ppid } } : pid !== undefined ? { pid } : undefined,
     vsm: {
       ...vsmBase,
       finding: { severity: f.severity, title: f.title },

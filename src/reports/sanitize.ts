@@ -65,17 +65,25 @@ export function csvCell(value: string | number | boolean | null | undefined): st
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-/** JSON.stringify whose output is always valid UTF-8 (lone surrogates replaced, not escaped). */
+/** LINE SEPARATOR and PARAGRAPH SEPARATOR: valid raw in JSON strings, but line readers (and JavaScript before ES2019) split there. */
+const LINE_BREAKING_SEPARATORS = /[\u2028\u2029]/g;
+const escapeUnicode = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+
+/**
+ * JSON.stringify whose output is always valid UTF-8 (lone surrogates replaced, not escaped) and
+ * holds no raw U+2028/U+2029 (escaped as \u2028/\u2029: they can only occur inside strings), so an
+ * NDJSON line is one line for every reader.
+ */
 export function jsonStringify(value: unknown, indent?: number): string {
-  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'string' ? wellFormed(v) : v), indent);
+  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'string' ? wellFormed(v) : v), indent)?.replace(LINE_BREAKING_SEPARATORS, escapeUnicode);
 }
 
 /**
- * Text for an inline <script> data block (JSON inside HTML): `<`, `>`, `&` and U+2028/9 escaped as
- * \uNNNN so no `</script>` or `<!--` can end or confuse the block.
+ * Text for an inline <script> data block (JSON inside HTML): `<`, `>` and `&` escaped as \uNNNN
+ * (U+2028/9 already are, by jsonStringify) so no `</script>` or `<!--` can end or confuse the block.
  */
 export function scriptJson(value: unknown): string {
-  return jsonStringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return jsonStringify(value).replace(/[<>&]/g, escapeUnicode);
 }
 
 /** Truncates to at most `max` code points, marking the cut with '…'. */

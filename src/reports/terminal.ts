@@ -107,7 +107,7 @@ export function renderTerminal(report: Report, options: TerminalOptions = {}): s
     p,
     cells: [
       String(p.pid),
-      String(p.ppid),
+      p.ppid === null ? '?' : String(p.ppid),
       fit('  '.repeat(Math.min(depth, 8)) + t(p.name.text), nameWidth),
       flags(p).join(','),
       p.protection === null ? '?' : p.protection.raw ? t(p.protection.text.replace(/^PsProtectedSigner/, '')) : '',

@@ -37,7 +37,7 @@ export function parentIndexes(all: readonly ProcessRecord[]): number[] {
   });
   const keys = all.map((p) => timeKey(p.createTime));
   return all.map((p, i) => {
-    if (p.pid === p.ppid) return -1;
+    if (p.ppid === null || p.pid === p.ppid) return -1;
     let best = -1;
     for (const j of byPid.get(p.ppid) ?? []) {
       if (j === i) continue;

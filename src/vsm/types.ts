@@ -108,7 +108,8 @@ export type ProcessSource = 'list' | 'scan';
 
 export interface ProcessRecord {
   readonly pid: number;
-  readonly ppid: number;
+  /** InheritedFromUniqueProcessId; null when unknown (unreadable, or a layout without the field): never a sentinel. */
+  readonly ppid: number | null;
   readonly name: DumpString;
   /** Full image path (SeAuditProcessCreationInfo or PEB), null where unreadable. */
   readonly imagePath: DumpString | null;

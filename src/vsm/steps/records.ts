@@ -57,15 +57,16 @@ export function processRecord(m: Merged, listCovered: boolean): { rec: Draft; sj
   const unreadable = [...p.unreadable];
   if (p.protection === undefined && !unreadable.includes('protection')) unreadable.push('protection');
   const rec: Draft = {
-    pid: Number(p.pid ?? -1n),
-    ppid: Number(p.ppid ?? -1n),
+    // Listed and scanned objects have passed implausibilities() (not lenient): PID and DTB were read.
+    pid: Number(p.pid!),
+    ppid: p.ppid === undefined ? null : Number(p.ppid),
     name,
     imagePath: p.imagePath,
     createTime: filetimeToIso(p.createTime),
     exitTime: filetimeToIso(p.exitTime),
     sessionId: p.sessionId,
     peb: p.peb !== undefined && p.peb !== 0n ? hex(p.peb) : null,
-    dtb: hex(p.dtb ?? 0n),
+    dtb: hex(p.dtb!),
     // VA null only when no pointer or page table leads back to a scanned object (PA only). The shared
     // type still says Hex: the reports layer is asked to accept null (see the lead's note).
     eprocess: { va: (m.va !== null ? hex(m.va) : null) as string, pa: m.pa !== null ? hex(m.pa) : null },
