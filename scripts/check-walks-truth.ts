@@ -82,15 +82,24 @@ function check(scenario: string, isfPath: string, sizeMiB: number, dir: string):
       row.processes++;
       const va = BigInt(p.eprocess.va);
       const who = `${p.name}(${p.pid})`;
+      const vads = walkVadInfo(vm, layout, va);
+      // Attribution as the analysis does it: the process's mapped images (VAD files, by base name), then drivers.
+      const images = new ModuleIndex(
+        vads.items.filter((v) => v.file !== null).map((v) => ({ base: BigInt(v.start), end: BigInt(v.end) + 1n, name: v.file!.split('\\').pop()! })),
+      );
+      const attribute = (a: string | null) => (a === null ? null : (images.attribute(a) ?? index.attribute(a)));
       const th = walkThreads(vm, layout, va);
       const threads = th.items.map((t) => {
         const a = walkApcs(vm, layout, BigInt(t.ethread));
         if (a.partial) row.partial.push(`${who} apcs of ${t.tid}: ${a.issues.map((i) => i.message).join('; ')}`);
-        return { ...t, apcs: a.items.map((x) => ({ ...x, module: index.attribute(x.kernelRoutine ?? x.normalRoutine) })) };
+        return {
+          ...t,
+          startModule: attribute(t.win32StartAddress ?? t.startAddress),
+          apcs: a.items.map((x) => ({ ...x, module: attribute(x.mode === 'user' ? x.normalRoutine : x.kernelRoutine) })),
+        };
       });
       const hs = walkHandles(vm, layout, va, types.types);
       const tok = readProcessToken(vm, layout, va);
-      const vads = walkVadInfo(vm, layout, va);
       const ext = readExtendedInfo(vm, layout, va, { token: tok });
       const got: Record<string, unknown> = {
         threads,

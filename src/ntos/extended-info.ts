@@ -132,7 +132,7 @@ function bitFlag(b: ProcessBytes, key: LayoutFieldKey, test: (v: bigint) => bool
 function frozenFlag(b: ProcessBytes): FlagValue {
   const hasDeep = !!b.layout.fields['KPROCESS.DeepFreeze'];
   const hasCount = !!b.layout.fields['KPROCESS.FreezeCount'];
-  const source = hasDeep && hasCount ? 'KPROCESS.DeepFreeze|KPROCESS.FreezeCount' : hasDeep ? 'KPROCESS.DeepFreeze' : 'KPROCESS.FreezeCount';
+  const source = hasDeep && hasCount ? 'KPROCESS.DeepFreeze/FreezeCount' : hasDeep ? 'KPROCESS.DeepFreeze' : 'KPROCESS.FreezeCount';
   if (!hasDeep && !hasCount) return { value: null, source, reason: 'the build has no KPROCESS.DeepFreeze or KPROCESS.FreezeCount' };
   const deep = hasDeep ? b.value('KPROCESS.DeepFreeze') : 0n;
   const count = hasCount ? b.value('KPROCESS.FreezeCount') : 0n;
@@ -150,10 +150,13 @@ function stronglyNamedFlag(token: TokenRead): FlagValue {
   return { value: true, source };
 }
 
+/** One label for the marker on every build (17763+ read SecureState, 14393 SecurePid), as the ground truth names it. */
+export const SECURE_MARKER_SOURCE = 'KPROCESS.SecureState/SecurePid';
+
 function secureFromLayout(b: ProcessBytes): FlagValue {
-  if (b.layout.fields['KPROCESS.SecureState']) return bitFlag(b, 'KPROCESS.SecureState');
-  if (b.layout.fields['KPROCESS.SecurePid']) return bitFlag(b, 'KPROCESS.SecurePid');
-  return { value: null, source: 'KPROCESS.SecureState', reason: 'the build has no KPROCESS.SecureState or SecurePid' };
+  const key = b.layout.fields['KPROCESS.SecureState'] ? 'KPROCESS.SecureState' : b.layout.fields['KPROCESS.SecurePid'] ? 'KPROCESS.SecurePid' : undefined;
+  if (!key) return { value: null, source: SECURE_MARKER_SOURCE, reason: 'the build has no KPROCESS.SecureState or SecurePid' };
+  return { ...bitFlag(b, key), source: SECURE_MARKER_SOURCE };
 }
 
 /** Composes the nine flags from per-flag values. */
