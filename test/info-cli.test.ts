@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { filetimeToIso } from '../src/dump/numbers.ts';
 import { hashEvidence } from '../src/dump/hash.ts';
 import { buildBitmap, buildFull, pageMap, writeTmp } from './helpers/dump-builders.ts';
+import { join } from 'node:path';
+import { generate } from '../samples/generate.ts';
 
 const BIN = fileURLToPath(new URL('../bin/vsm-forensics.js', import.meta.url));
 const REAL = fileURLToPath(new URL('../../shared/data/real/', import.meta.url));
@@ -87,6 +89,34 @@ test('bad input and usage exit codes', async (t) => {
   const g = await cli('info', writeTmp(DIR, 'garbage.dmp', garbage));
   t.is(g.code, 2);
   t.regex(g.stderr, /cut short/);
+});
+
+test('random bytes: info says no page-table root and no kernel were found, exit 2; a raw image with both says so, exit 0', async (t) => {
+  const bytes = Buffer.alloc(4 << 20);
+  let x = 0x9e3779b9;
+  for (let i = 0; i < bytes.length; i += 4) {
+    x = (Math.imul(x ^ (x >>> 15), 0x85ebca6b) + i) >>> 0;
+    bytes.writeUInt32LE(x, i);
+  }
+  const r = await cli('info', writeTmp(DIR, 'random.raw', bytes), '--json', '--no-hash');
+  t.is(r.code, 2, r.stderr);
+  t.regex(r.stderr, /no page-table root .* and no Windows x64 kernel found/);
+  t.is(r.stderr.trim().split('\n').length, 1, 'one line');
+  const j = JSON.parse(r.stdout);
+  t.is(j.discovery.pageTableRoot, null);
+  t.is(j.discovery.kernel, null);
+  t.regex(j.discovery.problem, /no Windows x64 kernel found/);
+  const text = await cli('info', writeTmp(DIR, 'random2.raw', bytes), '--no-hash');
+  t.is(text.code, 2);
+  t.regex(text.stdout, /Page-table root: +not found/);
+  t.regex(text.stdout, /Kernel: +not found/);
+
+  const s = generate({ scenario: 'vsm-credential-guard', form: 'raw', sizeBytes: 16 * 2 ** 20, seed: 5, out: join(fileURLToPath(new URL('./.tmp/info-cli/', import.meta.url)), 'cg.raw') });
+  const ok = await cli('info', s.dumpPath, '--json', '--no-hash');
+  t.is(ok.code, 0, ok.stderr);
+  const d = JSON.parse(ok.stdout).discovery;
+  t.truthy(d.pageTableRoot);
+  t.is(d.kernel.base, s.truth.kernel.base);
 });
 
 test('streamed hash equals a one-shot hash across chunk boundaries; FILETIME conversion', async (t) => {

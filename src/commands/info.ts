@@ -8,7 +8,8 @@ import { PAGE_SIZE, type Dump } from '../dump/types.ts';
 import { filetimeToIso, hex } from '../dump/numbers.ts';
 import { createProgress } from '../reports/progress.ts';
 import { jsonStringify, terminalText } from '../reports/sanitize.ts';
-import { ExitCode } from '../errors.ts';
+import { BadInputError, ExitCode } from '../errors.ts';
+import { discoverKernel, findLowStub, selfMapCandidates } from '../ntos/kernel.ts';
 
 
 const PRODUCT_TYPES: Record<number, string> = { 1: 'workstation', 2: 'domain controller', 3: 'server' };
@@ -47,6 +48,32 @@ export interface InfoReport {
   partialByNature: boolean;
   partialReasons: string[];
   details: Record<string, unknown>;
+  /** Images without a header (raw, VMware): what kernel discovery found, as analyze would; null for crash dumps (the header says). */
+  discovery: RawDiscovery | null;
+}
+
+export interface RawDiscovery {
+  /** Physical address of the page-table root (PML4), and how it was found; null when none was. */
+  pageTableRoot: { pa: string; from: string } | null;
+  /** The kernel image (base VA and its PDB name) mapped by that root; null when none was found. */
+  kernel: { base: string; pdb: string | null } | null;
+  /** Why not, in analyze's words, when something was not found. */
+  problem: string | null;
+}
+
+/** Kernel discovery on a headerless image: the same steps as analyze (low stub or self-map, then the kernel PE). */
+export function discoverRawImage(d: Dump): RawDiscovery {
+  try {
+    const k = discoverKernel(d);
+    return { pageTableRoot: { pa: hex(k.dtb), from: k.method }, kernel: k.kernelBase === undefined ? null : { base: hex(k.kernelBase), pdb: k.pdb?.name ?? null }, problem: null };
+  } catch (e) {
+    if (!(e instanceof BadInputError)) throw e;
+    // No kernel: say whether a root was there at all (the first candidate analyze would have tried).
+    const stub = findLowStub(d.physical!);
+    const selfMap = stub ? undefined : selfMapCandidates(d.physical!).next().value;
+    const pageTableRoot = stub ? { pa: hex(stub.cr3), from: 'low-stub' } : selfMap ? { pa: hex(selfMap.pa), from: 'self-map' } : null;
+    return { pageTableRoot, kernel: null, problem: e.message };
+  }
 }
 
 export function describeDump(d: Dump, sha256: string | null): InfoReport {
@@ -105,6 +132,7 @@ export function describeDump(d: Dump, sha256: string | null): InfoReport {
     partialByNature: d.partialByNature,
     partialReasons: [...d.partialReasons],
     details,
+    discovery: !h && d.physical ? discoverRawImage(d) : null,
   };
 }
 
@@ -163,6 +191,11 @@ export function renderInfoText(r: InfoReport): string {
     const blocks = tri.dataBlocks as { count: number; bytes: number };
     row('Triage memory blocks', `${blocks.count} (${size(blocks.bytes)} of virtual memory)`);
   }
+  if (r.discovery) {
+    const dsc = r.discovery;
+    row('Page-table root', dsc.pageTableRoot ? `${dsc.pageTableRoot.pa} (${dsc.pageTableRoot.from})` : 'not found (no low stub, no self-referencing PML4)');
+    row('Kernel', dsc.kernel ? `${dsc.kernel.base}${dsc.kernel.pdb ? ` (${dsc.kernel.pdb})` : ''}` : 'not found');
+  }
   if (r.partialByNature) lines.push('Partial by nature:    yes');
   for (const reason of r.partialReasons) lines.push(`  - ${terminalText(reason)}`);
   return lines.join('\n') + '\n';
@@ -183,6 +216,13 @@ export async function run(argv: Record<string, unknown>): Promise<number> {
     }
     const report = describeDump(dump, sha256);
     process.stdout.write(argv.json ? jsonStringify(report, 2) + '\n' : renderInfoText(report));
+    // A headerless image in which neither a page-table root nor a kernel is found is not a memory
+    // image we can read: bad input, as analyze says (exit 2, one line naming what is missing).
+    const dsc = report.discovery;
+    if (dsc && !dsc.pageTableRoot && !dsc.kernel) {
+      process.stderr.write(`vsm-forensics: ${terminalText(path)}: not a memory image we can read: no page-table root (no low stub, no self-referencing PML4) and no Windows x64 kernel found\n`);
+      return ExitCode.BadInput;
+    }
   } finally {
     dump.close();
   }
