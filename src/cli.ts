@@ -69,6 +69,9 @@ export async function main(rawArgs: string[]): Promise<number> {
           .option('html', { type: 'string', describe: 'Write the HTML report to FILE' })
           .option('scan', { type: 'boolean', default: true, describe: 'Scan memory for process objects (--no-scan to skip)' })
           .option('hash', { type: 'boolean', default: true, describe: 'Hash the evidence (--no-hash to skip)' })
+          // batch/worker: the SHA-256 they computed, recorded instead of hashing again.
+          .option('evidence-sha256', { type: 'string', hidden: true, describe: 'SHA-256 of the evidence computed by the caller (batch, worker)' })
+          .option('evidence-sha256-at', { type: 'string', hidden: true, describe: 'When --evidence-sha256 was computed (ISO-8601 UTC)' })
           .option('fail-on', { type: 'string', choices: ['info', 'low', 'medium', 'high', 'critical'], describe: 'Exit 1 when a finding reaches this severity' })
           .option('case', { type: 'string', describe: 'Case id for the report header' })
           .option('examiner', { type: 'string', describe: 'Examiner name for the report header' }),

@@ -71,6 +71,9 @@ test.serial('batch over a corpus: one result per SHA-256, failures recorded, exi
     t.truthy(rec!.verdict);
     const report = JSON.parse(readFileSync(join(OUT, sha, 'report.json'), 'utf8'));
     t.is(report.evidence.sha256, sha);
+    // The hash batch computed for the result key is the one the analysis records: passed on, not recomputed.
+    t.true(rec!.command.includes(`--evidence-sha256=${sha}`));
+    t.true(report.evidence.sha256ComputedAt <= rec!.timings.startedAt);
     t.is(report.vsm.verdict, rec!.verdict);
     t.is(rec!.processes, report.processes.length);
     for (const f of ['events.ndjson', 'report.html', 'report.txt']) t.true(existsSync(join(OUT, sha, f)), f);

@@ -55,9 +55,11 @@ export interface AnalyzerRun {
  * report files are named relative to it, so the command line a report records is the same on
  * every worker and says nothing of temp directories.
  */
-export function analyzeArgs(dump: string, o: AnalyzeOptions): string[] {
+export function analyzeArgs(dump: string, o: AnalyzeOptions, hash?: KnownHash): string[] {
   if (!isAbsolute(dump)) throw new Error(`evidence path must be absolute: ${dump}`);
   const a = [dump, '--json', RESULT_FILES.report, '--ndjson', RESULT_FILES.events, '--html', RESULT_FILES.html];
+  // The SHA-256 the runner computed: recorded by the analysis instead of reading the evidence again.
+  if (hash) a.push(`--evidence-sha256=${hash.sha256}`, `--evidence-sha256-at=${hash.at}`);
   // --name=value: a value that starts with '-' (from a queue job) can never pass for a flag.
   for (const s of o.symbols ?? []) a.push(`--symbols=${s}`);
   if (o.symbolServer) a.push(`--symbol-server=${o.symbolServer}`);
@@ -65,6 +67,12 @@ export function analyzeArgs(dump: string, o: AnalyzeOptions): string[] {
   if (o.case !== undefined) a.push(`--case=${o.case}`);
   if (o.examiner !== undefined) a.push(`--examiner=${o.examiner}`);
   return a;
+}
+
+/** An evidence hash computed before the analysis, and when (ISO-8601 UTC). */
+export interface KnownHash {
+  readonly sha256: string;
+  readonly at: string;
 }
 
 /** The last non-empty line of a file's final 8 KiB (the analyzer's one-line error). */
@@ -98,9 +106,9 @@ export function runAnalyzer(
   dump: string,
   dir: string,
   options: AnalyzeOptions,
-  ctl: { signal?: AbortSignal; onSpawn?: (pid: number) => void } = {},
+  ctl: { signal?: AbortSignal; onSpawn?: (pid: number) => void; hash?: KnownHash } = {},
 ): Promise<AnalyzerRun> {
-  const argv = [...analyzer.args, ...analyzeArgs(dump, options)];
+  const argv = [...analyzer.args, ...analyzeArgs(dump, options, ctl.hash)];
   const out = openSync(join(dir, RESULT_FILES.terminal), 'w');
   const err = openSync(join(dir, RESULT_FILES.log), 'w');
   const t0 = performance.now();

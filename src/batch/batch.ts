@@ -80,12 +80,14 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
 
   const one = async (f: Candidate): Promise<BatchItem> => {
     let sha: string;
+    let shaAt: string;
     const h0 = performance.now();
     try {
       sha = await sha256File(f.path, (n) => {
         bytesDone += n;
         tick();
       });
+      shaAt = new Date().toISOString();
     } catch (e) {
       done++;
       failed++;
@@ -106,7 +108,7 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
     }
     let settle!: (r: ResultRecord | null) => void;
     firstBySha.set(sha, new Promise((r) => (settle = r)));
-    const job: EvidenceJob = { path: f.path, sha256: sha, size: f.size, outDir, options: o.options ?? {}, queuedAt: new Date().toISOString() };
+    const job: EvidenceJob = { path: f.path, sha256: sha, sha256At: shaAt, size: f.size, outDir, options: o.options ?? {}, queuedAt: new Date().toISOString() };
     try {
       const outcome = await analyzeEvidence(job, {
         analyzer,

@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { ExitCode } from '../errors.ts';
 import { DEFAULT_TOOL } from '../reports/model.ts';
-import { runAnalyzer, type AnalyzerCommand, type AnalyzerRun } from './analyzer.ts';
+import { runAnalyzer, type AnalyzerCommand, type AnalyzerRun, type KnownHash } from './analyzer.ts';
 import { commitResult, fileSizes, isSettled, makeTmpDir, readResult, writeFileDurable } from './layout.ts';
 import { emptyFindings, readReportSummary, type ReportSummary } from './summary.ts';
 import { RESULT_FILES, type EvidenceJob, type ResultRecord } from './types.ts';
@@ -60,6 +60,17 @@ function classify(run: AnalyzerRun, summary: ReportSummary | null, job: Evidence
   }
 }
 
+/**
+ * The job's SHA-256, to be recorded by the analysis without hashing again, when the file still has
+ * the size it was hashed at and has not been modified since (else undefined: the analysis hashes it,
+ * and a different hash fails the job as batch.evidence-changed).
+ */
+export function hashStillValid(job: EvidenceJob, size: number, mtime: Date): KnownHash | undefined {
+  if (job.sha256At === undefined || size !== job.size) return undefined;
+  const at = Date.parse(job.sha256At);
+  return Number.isFinite(at) && mtime.getTime() <= at ? { sha256: job.sha256, at: job.sha256At } : undefined;
+}
+
 /** Analyzes `job` into its result directory (see layout.ts); never throws for a failed analysis. */
 export async function analyzeEvidence(job: EvidenceJob, ctx: JobContext): Promise<JobOutcome> {
   const existing = readResult(job.outDir, job.sha256);
@@ -69,14 +80,17 @@ export async function analyzeEvidence(job: EvidenceJob, ctx: JobContext): Promis
   const tmp = makeTmpDir(job.outDir, job.sha256);
   const startedAt = new Date().toISOString();
   let mtime: string | null = null;
+  let hash: KnownHash | undefined;
   try {
-    mtime = statSync(job.path).mtime.toISOString();
+    const st = statSync(job.path);
+    mtime = st.mtime.toISOString();
+    hash = hashStillValid(job, st.size, st.mtime);
   } catch {
     /* the analyzer will say why it cannot open the file */
   }
   let run: AnalyzerRun;
   try {
-    run = await runAnalyzer(ctx.analyzer, job.path, tmp, job.options, { signal: ctx.signal, onSpawn: ctx.onSpawn });
+    run = await runAnalyzer(ctx.analyzer, job.path, tmp, job.options, { signal: ctx.signal, onSpawn: ctx.onSpawn, hash });
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
     throw e;

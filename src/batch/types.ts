@@ -20,6 +20,11 @@ export interface EvidenceJob {
   readonly path: string;
   /** Lower-case hex SHA-256 of the evidence: the job id and the result directory's name. */
   readonly sha256: string;
+  /**
+   * ISO-8601 UTC, when `sha256` was computed (batch, queue submit). With it the analysis records this
+   * hash instead of reading the evidence again to compute it; without it (older jobs) it hashes.
+   */
+  readonly sha256At?: string;
   readonly size: number;
   /** Absolute output directory; the result goes to `${outDir}/${sha256}/`. */
   readonly outDir: string;

@@ -27,16 +27,17 @@ export async function run(argv: Record<string, unknown>): Promise<number> {
   const failOn = argv.failOn as Severity | undefined;
   const quiet = argv.quiet === true;
   const started = new Date();
+  const known = knownHash(argv);
 
   const dump = openDump(path);
   try {
     // One read of the evidence: the SHA-256 (on a worker thread) and the pool scan share its chunks.
-    const hashing = argv.hash !== false;
+    const hashing = argv.hash !== false && known === null;
     const bar = createProgress({ label: hashing ? 'sha256+scan' : 'scanning', unit: hashing ? 'bytes' : 'items', enabled: quiet ? false : undefined });
     const pass = hashing ? openEvidencePass(dump, { hashPath: path, progress: bar.update }) : undefined;
     let analysis;
-    let sha256: string | null = null;
-    let sha256At: string | null = null;
+    let sha256: string | null = known?.sha256 ?? null;
+    let sha256At: string | null = known?.at ?? null;
     try {
       analysis = await analyzeDump(pass?.dump ?? dump, {
         scan: argv.scan !== false,
@@ -104,4 +105,14 @@ export async function run(argv: Record<string, unknown>): Promise<number> {
   } finally {
     dump.close();
   }
+}
+
+/** --evidence-sha256/--evidence-sha256-at (from batch and worker): a hash to record instead of computing one. */
+function knownHash(argv: Record<string, unknown>): { sha256: string; at: string } | null {
+  const sha256 = argv.evidenceSha256;
+  const at = argv.evidenceSha256At;
+  if (sha256 === undefined && at === undefined) return null;
+  if (typeof sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(sha256)) throw new UsageError('--evidence-sha256 needs 64 lower-case hex digits');
+  if (typeof at !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/.test(at) || Number.isNaN(Date.parse(at))) throw new UsageError('--evidence-sha256-at needs an ISO-8601 UTC time');
+  return { sha256, at };
 }

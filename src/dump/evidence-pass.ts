@@ -227,6 +227,9 @@ function workerSink(cap: number): HashSink {
     close() {
       if (closed) return;
       closed = true;
+      // Let it leave its wait by itself, then stop it (it is unref'd: it never holds the process).
+      Atomics.store(ctrl, C_END, 1);
+      bump();
       void worker.terminate();
     },
   };

@@ -43,6 +43,14 @@ function options(v: unknown): AnalyzeOptions {
   return out;
 }
 
+/** An ISO-8601 UTC timestamp as `Date.prototype.toISOString` writes it. */
+const ISO_UTC_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/;
+
+function isoTime(v: unknown, what: string): string {
+  if (typeof v !== 'string' || !ISO_UTC_RE.test(v) || Number.isNaN(Date.parse(v))) throw new BadInputError(`queue job: ${what} is not an ISO-8601 UTC time`, 'queue.bad-job');
+  return v;
+}
+
 export function parseJobData(data: unknown, jobId: string | undefined): EvidenceJob {
   if (!data || typeof data !== 'object') throw new BadInputError('queue job: no data', 'queue.bad-job');
   const d = data as Record<string, unknown>;
@@ -50,9 +58,11 @@ export function parseJobData(data: unknown, jobId: string | undefined): Evidence
   if (!SHA256_RE.test(sha256)) throw new BadInputError('queue job: sha256 is not 64 lower-case hex digits', 'queue.bad-job');
   if (jobId !== undefined && jobId !== sha256) throw new BadInputError('queue job: the job id is not the evidence SHA-256', 'queue.bad-job');
   if (typeof d.size !== 'number' || !Number.isSafeInteger(d.size) || d.size < 0) throw new BadInputError('queue job: bad size', 'queue.bad-job');
+  const sha256At = d.sha256At === undefined ? undefined : isoTime(d.sha256At, 'sha256At');
   return {
     path: absPath(d.path, 'evidence path'),
     sha256,
+    ...(sha256At !== undefined ? { sha256At } : {}),
     size: d.size,
     outDir: absPath(d.outDir, 'output directory'),
     options: options(d.options),

@@ -62,6 +62,7 @@ export async function submitEvidence(inputs: readonly string[], o: SubmitOptions
     // job is queued as soon as its hash is known, so workers start before the last file is read.
     await runPool(files, Math.min(4, availableParallelism()), async (f) => {
       const sha256 = await sha256File(f.path);
+      const sha256At = new Date().toISOString();
       const base = { path: f.path, size: f.size, sha256 };
       let item: SubmittedItem;
       if (seen.has(sha256)) {
@@ -69,7 +70,7 @@ export async function submitEvidence(inputs: readonly string[], o: SubmitOptions
       } else if ((seen.add(sha256), isSettled(readResult(outDir, sha256)))) {
         item = { ...base, outcome: 'already-done' };
       } else {
-        const data: EvidenceJob = { path: f.path, sha256, size: f.size, outDir, options: o.options, queuedAt: new Date().toISOString() };
+        const data: EvidenceJob = { path: f.path, sha256, sha256At, size: f.size, outDir, options: o.options, queuedAt: new Date().toISOString() };
         const opts = {
           jobId: sha256,
           attempts: o.attempts,
