@@ -4,6 +4,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { xz } from '@napi-rs/lzma';
+import { XZ_MAGIC, xzDecompressedSize } from './xz-size.ts';
 import { BadInputError } from '../errors.ts';
 
 export type IsfTypeRef =
@@ -69,15 +70,20 @@ export interface IsfDocument {
 
 /** Largest ISF file we read (the biggest real kernel ISF is under 1 MiB compressed, ~25 MiB of JSON). */
 const MAX_ISF_FILE_BYTES = 256 * 1024 * 1024;
+/** Largest decompressed ISF we accept (.json.xz / .json.gz): five times the biggest real one, well under the RSS budget. */
+export const MAX_ISF_DECOMPRESSED_BYTES = 128 * 1024 * 1024;
 
 /** Decodes an ISF file's bytes by content (xz and gzip magic), not by its name. */
 export function decodeIsfBytes(bytes: Buffer, label: string): IsfDocument {
   let text: Buffer = bytes;
+  // xz: the size is read from the chunk headers first, so a bomb is refused before any decompression.
+  const isXz = bytes.length >= XZ_MAGIC.length && bytes.subarray(0, XZ_MAGIC.length).equals(XZ_MAGIC);
+  if (isXz) xzDecompressedSize(bytes, MAX_ISF_DECOMPRESSED_BYTES, label);
   try {
-    if (bytes.length >= 6 && bytes.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) {
+    if (isXz) {
       text = xz.decompressSync(bytes);
     } else if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
-      text = gunzipSync(bytes, { maxOutputLength: 1024 * 1024 * 1024 });
+      text = gunzipSync(bytes, { maxOutputLength: MAX_ISF_DECOMPRESSED_BYTES });
     }
   } catch (e) {
     throw new BadInputError(`${label}: cannot decompress ISF (${(e as Error).message.replace(/[^\x20-\x7e]+/g, '?').slice(0, 200)})`, 'isf.decompress');
