@@ -4,7 +4,8 @@
 //
 // Steps draw from one seeded generator (and forks of it), so their order is part of the output:
 // physical plan → regions → kernel image → pool + cookie → object types → globals → sessions →
-// processes → process list → loaded modules → KDBG → decoys → flush → page-table inventory.
+// processes → process list → loaded modules → KDBG → decoys → object namespace (\GLOBAL??) → flush →
+// page-table inventory.
 // A new builder takes its own fork (k.rng.fork('name')) so that it does not shift the others' draws.
 import { IsfTypes, loadIsfFile } from '../src/ntos/isf.ts';
 import { Rng } from './rng.ts';
@@ -27,6 +28,7 @@ import { TidAllocator } from './builders/thread.ts';
 import { buildHandles } from './builders/handles.ts';
 import { linkProcessList } from './builders/process-list.ts';
 import { buildLoadedModules } from './builders/loaded-modules.ts';
+import { buildObjectNamespace } from './builders/object-namespace.ts';
 import { buildDecoys, placeDecoys, type Decoy } from './builders/decoys.ts';
 
 export { filetime, filetimeToIso } from './builders/context.ts';
@@ -208,6 +210,7 @@ export function buildMachine(opts: MachineOptions): Machine {
   buildHandles(k, env, built);
   const kdDebuggerDataBlock = buildKdbg(k, { psActiveProcessHead, psLoadedModuleList: modules.head });
   const decoys = buildDecoys(k, objects);
+  buildObjectNamespace(k, objects);
 
   // Flush pool objects into memory, then record physical addresses.
   for (const b of objects.pool.blocks) writeVa(k.system, b.headerVa, b.buf);

@@ -16,6 +16,12 @@ export interface ScenarioProcess {
   path?: string;
   /** Command line written in the PEB's process parameters. */
   commandLine?: string;
+  /** Account as DOMAIN\\name (default: the machine account in session 0, the scenario's user elsewhere). */
+  user?: string;
+  /** RTL_USER_PROCESS_PARAMETERS.CurrentDirectory (default: System32 in session 0, the user's profile elsewhere). */
+  currentDirectory?: string;
+  /** DLL paths loaded after the system ones (PEB loader list). */
+  dlls?: string[];
   /** Seconds after boot. */
   start: number;
   /** Seconds after boot when it exited (terminated, still referenced). */
@@ -154,6 +160,10 @@ export interface Scenario {
   threadObjectCap?: number;
   /** Drivers loaded after the default set (PsLoadedModuleList). */
   drivers?: DriverSpec[];
+  /** The interactive user's name (default jdoe) and the domain (default: a workgroup machine). */
+  userName?: string;
+  domain?: string;
+  dnsDomain?: string;
 }
 
 export function scenariosDir(): string {

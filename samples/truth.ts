@@ -1,5 +1,6 @@
 // Ground truth written beside each dump (<dump>.truth.json): what an analyzer must find, computed
 // from the generator's own model of the machine and of the form's file, never by reading the dump.
+import { DRIVE_LINKS } from './builders/object-namespace.ts';
 import { PAGE } from './memory.ts';
 import { filetimeToIso, type BuiltProcess, type Machine, type UserPte } from './machine.ts';
 import { DUMP_TYPE, fileOffsetOf, type FormPlan } from './writers.ts';
@@ -45,11 +46,33 @@ export interface TruthProcess {
   pages: PageCounts;
   /** False when some of this process's user page-table pages are not in the file: the counts are then an upper bound. */
   userTablesInFile: boolean;
+  // Issue 14 (null where not written, or for secure processes, which are never read through their PEB).
+  commandLine: string | null;
+  currentDirectory: string | null;
+  /** The kept environment variables (src/ntos/environment.ts). */
+  environment: Record<string, string> | null;
+  dlls: { base: string; size: number; path: string }[] | null;
+  user: { name: string; domain: string | null } | null;
+  /** The image path with its drive letter (through \\GLOBAL?? links, else the PEB's ImagePathName). */
+  imagePathDos: string | null;
+  /** Every page the PEB-side facts are read from is in the file (else an analyzer reports them null). */
+  userDetailsInFile: boolean;
+}
+
+export interface TruthHost {
+  computerName: string | null;
+  /** USERDOMAIN of the machine account's processes (the domain or workgroup). */
+  domain: string | null;
+  os: { build: number; productType: 'workstation' | 'domain-controller' | 'server' | null };
+  bootTime: string | null;
+  dumpTime: string | null;
+  drives: { letter: string; target: string }[];
 }
 
 export type TruthProcessFull = TruthProcess & ProcessDetail;
 
 export interface Truth {
+  host: TruthHost;
   schema: string;
   scenario: string;
   description: string;
@@ -231,6 +254,21 @@ export function computeTruth(m: Machine, plan: FormPlan, fileSize: number, sizeB
     return c;
   };
 
+  const drives = m.layout.types.symbolRva('ObpRootDirectoryObject') !== undefined ? DRIVE_LINKS.map((d) => ({ ...d })) : [];
+  const userSide = (p: BuiltProcess) => {
+    const d = p.secure ? null : p.details;
+    const mapped = drives.map((x) => (p.imagePath.toLowerCase().startsWith(x.target.toLowerCase() + '\\') ? x.letter + p.imagePath.slice(x.target.length) : null)).find((x) => x !== null) ?? null;
+    const peb = d && d.commandLine !== null ? p.imagePath.replace(/^\\Device\\HarddiskVolume\d+/, 'C:') : null;
+    return {
+      commandLine: d?.commandLine ?? null,
+      currentDirectory: d?.currentDirectory ?? null,
+      environment: d?.environment ?? null,
+      dlls: d?.dlls ?? null,
+      user: d?.user ?? null,
+      imagePathDos: mapped ?? (peb && /^[A-Za-z]:\\/.test(peb) ? peb : null),
+      userDetailsInFile: !d || d.pfns.every(inFile),
+    };
+  };
   const trustletName = (name: string) => (/^(LsaIso|BioIso|FsIso|vmsp)\.exe$/i.test(name) ? name : null);
   const hasTrustletField = m.layout.has('_EPROCESS', 'TrustletIdentity');
   const processes: TruthProcessFull[] = m.processes.map((p) => {
@@ -267,6 +305,7 @@ export function computeTruth(m: Machine, plan: FormPlan, fileSize: number, sizeB
       pages: pageCounts,
       userTablesInFile: userTablesInFile(p),
       ...processTruthDetail(m, p),
+      ...userSide(p),
     };
   });
 
@@ -331,6 +370,14 @@ export function computeTruth(m: Machine, plan: FormPlan, fileSize: number, sizeB
       processTypeIndex: m.processTypeIndex,
       kdbgDecoded: true,
       lowStub: '0x1000',
+    },
+    host: {
+      computerName: m.scenario.computerName ?? null,
+      domain: m.processes.some((p) => !p.secure && !p.terminated && p.details?.user?.name.endsWith('$')) ? (m.scenario.domain ?? 'WORKGROUP') : null,
+      os: { build: m.build, productType: ({ 1: 'workstation', 2: 'domain-controller', 3: 'server' } as const)[(m.scenario.productType ?? 1) as 1 | 2 | 3] ?? null },
+      bootTime: filetimeToIso(m.bootTime),
+      dumpTime: filetimeToIso(m.crashTime),
+      drives,
     },
     systemTime: filetimeToIso(m.crashTime),
     bootTime: filetimeToIso(m.bootTime),

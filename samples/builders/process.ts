@@ -19,6 +19,7 @@ import type { FileObjects } from './file-object.ts';
 import { buildThreads, type ThreadModel, type TidAllocator } from './thread.ts';
 import { buildToken, type TokenModel } from './token.ts';
 import { typeIndexOf } from './object-types.ts';
+import type { UserDetails } from './peb-details.ts';
 
 export interface BuiltProcess {
   readonly spec: ScenarioProcess;
@@ -45,6 +46,8 @@ export interface BuiltProcess {
   readonly wow64: boolean;
   /** VADs as the VAD tree holds them. */
   readonly vads: VadRange[];
+  /** Issue 14: what the PEB side holds (command line, current directory, kept environment, DLLs, user). */
+  readonly details: UserDetails | null;
   readonly threads: ThreadModel[];
   /** Filled by the handle step once every object exists. */
   handles: HandleModel[];
@@ -229,6 +232,7 @@ export function buildProcess(k: KernelCtx, env: ProcessEnv, spec: ScenarioProces
     basePriority,
     flags,
     map,
+    details: user.details,
     obj,
     ep,
     space,

@@ -10,6 +10,7 @@ import { StructWriter, utf16 } from '../structs.ts';
 import type { ScenarioProcess, SecurePages } from '../scenario.ts';
 import type { KernelCtx } from './context.ts';
 import { unicodeString } from './object.ts';
+import { currentDirectoryOf, ENVIRONMENT_HEAP_PAGE, environmentOf, keptEnvironment, LOADER_HEAP_PAGE, modulesOf, writeEnvironment, writeLoaderData, type UserDetails } from './peb-details.ts';
 
 /** One user-range leaf entry of a process, with what its frame holds. */
 export interface UserPte {
@@ -41,6 +42,8 @@ export interface UserSpace {
   readonly image: { base: bigint; size: number } | null;
   /** Private regions the scenario asked for, in order. */
   readonly regions: { base: bigint; size: number }[];
+  /** Issue 14: what the PEB side holds (null without a PEB). */
+  readonly details: UserDetails | null;
 }
 
 /** The byte a `constant` secure page is filled with. */
@@ -137,7 +140,7 @@ const REGION_STRIDE = 0x100000n;
 export function buildUserSpace(st: UserSpaceState, x: UserSpaceInput): UserSpace {
   const userPtes: UserPte[] = [];
   const vads: VadRange[] = [];
-  if (x.nUser <= 0) return { pebVa: 0n, userPtes, vads, image: null, regions: [] };
+  if (x.nUser <= 0) return { pebVa: 0n, userPtes, vads, image: null, regions: [], details: null };
   const { k, urng } = st;
   const { layout, mem } = k;
   const { spec, space, nUser } = x;
@@ -191,8 +194,9 @@ export function buildUserSpace(st: UserSpaceState, x: UserSpaceInput): UserSpace
     }
   }
   vad(heapBase, hasPeb ? 0x60 : heapPages + 16, heapPages + (hasPeb ? 3 : 0));
+  let details: UserDetails | null = null;
+  if (hasPeb) details = writePebDetails(k, space, userPtes, { pebVa, heapBase, imageBase, imagePages: imgPages + 5, spec, dosPath: x.dosPath, dlls: x.dlls });
   if (hasPeb) {
-    writeProcessParameters(k, space, userPtes, heapBase + 0x1000n, spec, x.dosPath);
     // A page still in RAM on the standby list (transition PTE) and two paged-out pages.
     const [t] = st.pages(1, x.mode);
     const tva = heapBase + 0x40000n;
@@ -209,7 +213,7 @@ export function buildUserSpace(st: UserSpaceState, x: UserSpaceInput): UserSpace
     for (const m of wow ? [d.ntdll, d.ntdll32, d.kernel32Wow] : [d.ntdll, d.kernel32]) vad(m.base, m.size / 0x1000, 0, m.path);
   }
   const regions = buildRegions(st, x, vads, userPtes);
-  return { pebVa, userPtes, vads, image: hasPeb ? { base: imageBase, size: (imgPages + 5) * 0x1000 } : null, regions };
+  return { pebVa, userPtes, vads, image: hasPeb ? { base: imageBase, size: (imgPages + 5) * 0x1000 } : null, regions, details };
 }
 
 /** The scenario's extra private regions: a VAD each, resident pages with their content unless the process is secure. */
@@ -235,6 +239,38 @@ function buildRegions(st: UserSpaceState, x: UserSpaceInput, vads: VadRange[], u
   });
 }
 
+/** Issue 14: environment (heap page 2), process parameters (page 1, with the current directory and environment pointer), loader data (page 3) and PEB.Ldr. */
+function writePebDetails(k: KernelCtx, space: AddressSpace, userPtes: UserPte[], x: { pebVa: bigint; heapBase: bigint; imageBase: bigint; imagePages: number; spec: ScenarioProcess; dosPath: string; dlls: SystemDlls }): UserDetails {
+  const { mem, layout, scenario } = k;
+  const usable = (va: bigint): number | undefined => {
+    const p = userPtes.find((u) => u.va === (va & ~0xfffn));
+    return p && p.kind === 'present' && p.pfn !== undefined && !mem.isHole(p.pfn) && p.content === 'readable' ? p.pfn : undefined;
+  };
+  const envVa = x.heapBase + BigInt(ENVIRONMENT_HEAP_PAGE) * 0x1000n;
+  const vars = environmentOf(scenario, x.spec);
+  const envSize = writeEnvironment(space, usable, envVa, vars);
+  const cwd = currentDirectoryOf(scenario, x.spec);
+  const cmd = writeProcessParameters(k, space, userPtes, x.heapBase + 0x1000n, x.spec, x.dosPath, { cwd, env: envSize !== undefined ? { va: envVa, size: envSize } : null });
+  const ldrVa = x.heapBase + BigInt(LOADER_HEAP_PAGE) * 0x1000n;
+  const modules = modulesOf(x.spec, x.dosPath, x.imageBase, x.imagePages, x.dlls);
+  const pebOk = usable(x.pebVa) !== undefined;
+  const ldrOk = pebOk && writeLoaderData(k, space, usable, ldrVa, modules);
+  if (ldrOk) {
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64LE(ldrVa);
+    writeVa(space, x.pebVa + BigInt(layout.off('_PEB', 'Ldr')), b);
+  }
+  const environment = pebOk && cmd !== null && envSize !== undefined ? keptEnvironment(vars) : null;
+  return {
+    commandLine: pebOk ? cmd : null,
+    currentDirectory: pebOk && cmd !== null ? cwd : null,
+    environment,
+    dlls: ldrOk ? modules.map((m) => ({ base: '0x' + m.base.toString(16), size: m.size, path: m.path })) : null,
+    user: environment?.USERNAME ? { name: environment.USERNAME, domain: environment.USERDOMAIN ?? null } : null,
+    pfns: [x.pebVa, x.heapBase + 0x1000n, envVa, ldrVa].map(usable).filter((p): p is number => p !== undefined),
+  };
+}
+
 /** IMAGE_SUBSYSTEM_WINDOWS_GUI, VER_PLATFORM_WIN32_NT. */
 const PEB_SUBSYSTEM_GUI = 2;
 const PEB_PLATFORM_NT = 2;
@@ -258,25 +294,37 @@ function writePeb(k: KernelCtx, space: AddressSpace, pebVa: bigint, imageBase: b
 /** RTL_PROC_PARAMS_NORMALIZED. */
 const PARAMS_NORMALIZED = 1;
 
-/** RTL_USER_PROCESS_PARAMETERS (image path, command line) on the second heap page, when that page is readable. */
-function writeProcessParameters(k: KernelCtx, space: AddressSpace, userPtes: UserPte[], pv: bigint, spec: ScenarioProcess, dosPath: string): void {
+/**
+ * RTL_USER_PROCESS_PARAMETERS (image path, command line, current directory, environment) on the
+ * second heap page, when that page is readable. Returns the command line written, or null.
+ */
+function writeProcessParameters(k: KernelCtx, space: AddressSpace, userPtes: UserPte[], pv: bigint, spec: ScenarioProcess, dosPath: string, extra: { cwd: string; env: { va: bigint; size: number } | null }): string | null {
   const { layout, mem } = k;
   const p = userPtes.find((u) => u.va === (pv & ~0xfffn));
-  if (!p || p.pfn === undefined || mem.isHole(p.pfn) || p.content !== 'readable') return;
+  if (!p || p.pfn === undefined || mem.isHole(p.pfn) || p.content !== 'readable') return null;
   const size = layout.size('_RTL_USER_PROCESS_PARAMETERS');
   const cmd = spec.commandLine ?? defaultCommandLine(dosPath);
   const imgStr = Buffer.concat([utf16(dosPath), Buffer.alloc(2)]);
   const cmdStr = Buffer.concat([utf16(cmd), Buffer.alloc(2)]);
-  const b = Buffer.alloc(size + imgStr.length + cmdStr.length);
+  const cwdStr = Buffer.concat([utf16(extra.cwd), Buffer.alloc(2)]);
+  const b = Buffer.alloc(size + imgStr.length + cmdStr.length + cwdStr.length);
   const w = new StructWriter(layout, '_RTL_USER_PROCESS_PARAMETERS', b, 0);
   w.set('MaximumLength', b.length);
   w.set('Length', b.length);
   w.set('Flags', PARAMS_NORMALIZED);
   imgStr.copy(b, size);
   cmdStr.copy(b, size + imgStr.length);
+  cwdStr.copy(b, size + imgStr.length + cmdStr.length);
   unicodeString(w, 'ImagePathName', pv + BigInt(size), dosPath);
   unicodeString(w, 'CommandLine', pv + BigInt(size + imgStr.length), cmd);
-  if (b.length <= 0x1000) writeVa(space, pv, b);
+  unicodeString(w, 'CurrentDirectory.DosPath', pv + BigInt(size + imgStr.length + cmdStr.length), extra.cwd);
+  if (extra.env) {
+    w.set('Environment', extra.env.va);
+    w.set('EnvironmentSize', extra.env.size, true);
+  }
+  if (b.length > 0x1000) return null;
+  writeVa(space, pv, b);
+  return cmd;
 }
 
 function defaultCommandLine(dosPath: string): string {

@@ -33,7 +33,7 @@ export function readProcessDetails(
   ctx: { layout: KernelLayout; vmForDtb: (dtb: number) => VirtualMemory; drives: readonly DriveLetter[]; budget: DetailsBudget },
 ): ProcessDetails {
   const reasons: Record<string, string> = {};
-  const fromLink = rec.imagePath && !rec.imagePath.rawHex ? toDosPath(rec.imagePath.text, ctx.drives) : null;
+  const fromLink = rec.imagePath ? toDosPath(rec.imagePath.text, ctx.drives) : null;
   const dos = (peb: DumpString | null): Pick<ProcessDetails, 'imagePathDos' | 'imagePathDosSource'> => {
     if (fromLink) return { imagePathDos: fromLink, imagePathDosSource: 'symbolic-link' };
     if (peb && DRIVE_PATH.test(peb.text)) return { imagePathDos: peb.text, imagePathDosSource: 'peb' };

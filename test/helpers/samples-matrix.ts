@@ -7,6 +7,7 @@ import { listScenarios } from '../../samples/scenario.ts';
 import { openDump } from '../../src/dump/open.ts';
 import { analyzeDump } from '../../src/vsm/analyze.ts';
 import { checkAgainstTruth } from './truth-check.ts';
+import { checkDetailsAgainstTruth } from './details-check.ts';
 
 /** 24 MiB: the smallest size every scenario fits in (2 MiB pages, kernel image, user spaces). */
 const SIZE = 24 << 20;
@@ -26,6 +27,7 @@ export function registerScenarioTests(part: number, parts: number, dirName: stri
         try {
           const a = await analyzeDump(dump, { symbols: { ntSymbolPath: '' } });
           checkAgainstTruth(t, a, g.truth, `${scenario}/${form}`, dump);
+          checkDetailsAgainstTruth(t, a, g.truth, `${scenario}/${form}`);
         } finally {
           dump.close();
           rmSync(out, { force: true });
