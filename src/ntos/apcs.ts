@@ -9,6 +9,7 @@ import { APC_MODE_NAMES, APC_QUEUE_COUNT, apcModeName, type ApcMode } from './ap
 import type { KernelLayout, LayoutFieldKey } from './layout.ts';
 import { LIST_ENTRY_SIZE, walkListLinks } from './list-walk.ts';
 import { fieldValue, missingFields, readFields } from './struct-read.ts';
+import { tcbOffset } from './threads.ts';
 import { IssueLog, unreadableList, walkResult, type Walk } from './walk-result.ts';
 
 /** Most APCs read per queue (two queues per thread). */
@@ -50,7 +51,7 @@ export function readApc(vm: VirtualMemory, layout: KernelLayout, kapc: bigint, m
   return { mode, kapc: hex(kapc), kernelRoutine: address(kr), normalRoutine: address(nr), storedMode: sm === undefined ? null : apcModeName(Number(sm)), unreadable: unreadableList(unreadable) };
 }
 
-/** Both APC queues of the thread whose ETHREAD (= KTHREAD, ETHREAD.Tcb) is at `ethreadVa`: kernel queue first. */
+/** Both APC queues of the thread whose ETHREAD is at `ethreadVa` (KTHREAD at ETHREAD.Tcb): kernel queue first. */
 export function walkApcs(vm: VirtualMemory, layout: KernelLayout, ethreadVa: bigint, opts: ApcWalkOptions = {}): Walk<ApcInfo> {
   const cap = opts.maxApcs ?? DEFAULT_APC_CAP;
   const log = new IssueLog();
@@ -59,7 +60,7 @@ export function walkApcs(vm: VirtualMemory, layout: KernelLayout, ethreadVa: big
     log.add('layout-missing', `the layout lacks ${need.join(', ')}: APC queues cannot be listed`);
     return walkResult([], log, cap, false);
   }
-  const heads = ethreadVa + BigInt(layout.fields['KTHREAD.ApcState.ApcListHead']!.offset);
+  const heads = ethreadVa + BigInt(tcbOffset(layout) + layout.fields['KTHREAD.ApcState.ApcListHead']!.offset);
   const entryOff = BigInt(layout.fields['KAPC.ApcListEntry']!.offset);
   const items: ApcInfo[] = [];
   let capHit = false;

@@ -33,6 +33,7 @@ import { readObjectHeader, type ObjectTypes } from './object-header.ts';
 import { isKernelPointer, readUnicodeString } from './process.ts';
 import { decodeBytes } from './strings.ts';
 import { fieldValue, readFields } from './struct-read.ts';
+import { tcbOffset } from './threads.ts';
 import { IssueLog, NOTHING_UNREADABLE, walkResult, type Walk } from './walk-result.ts';
 
 /** Most handles reported per process. */
@@ -151,8 +152,10 @@ function processTarget(vm: VirtualMemory, layout: KernelLayout, eprocess: bigint
 }
 
 function threadTarget(vm: VirtualMemory, layout: KernelLayout, ethread: bigint): HandleTarget {
-  const obj = readFields(vm, layout, ethread, ['ETHREAD.Cid.UniqueProcess', 'ETHREAD.Cid.UniqueThread', 'KTHREAD.Process']);
-  const proc = fieldValue(obj, layout, 'KTHREAD.Process');
+  const obj = readFields(vm, layout, ethread, ['ETHREAD.Cid.UniqueProcess', 'ETHREAD.Cid.UniqueThread']);
+  const tcb = tcbOffset(layout);
+  const procP = layout.fields['KTHREAD.Process'];
+  const proc = procP ? vm.readU64(ethread + BigInt(tcb + procP.offset)) : undefined;
   const owner = proc !== undefined && isKernelPointer(proc) ? processTarget(vm, layout, proc) : null;
   return { pid: cid(fieldValue(obj, layout, 'ETHREAD.Cid.UniqueProcess')), tid: cid(fieldValue(obj, layout, 'ETHREAD.Cid.UniqueThread')), name: owner?.name ?? null };
 }

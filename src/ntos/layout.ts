@@ -98,6 +98,8 @@ export const LAYOUT_FIELDS = {
   // --- Issue 12: what hangs off a process (threads, APCs, handles, token, VADs, drivers, flags). ---
   // Checked in all 7 reference ISFs (14393..22000) and the 7601/9600 kernels of the table; a build
   // without a field leaves it absent (null results), never another build's offset.
+  /** The KTHREAD inside the ETHREAD (its first member in every table kernel): KTHREAD.* offsets are relative to it. */
+  'ETHREAD.Tcb': [['_ETHREAD', 'Tcb']],
   'ETHREAD.Cid.UniqueProcess': [['_ETHREAD', 'Cid.UniqueProcess']],
   'ETHREAD.Cid.UniqueThread': [['_ETHREAD', 'Cid.UniqueThread']],
   'ETHREAD.ThreadListEntry': [['_ETHREAD', 'ThreadListEntry']],

@@ -9,7 +9,8 @@ import type { VirtualMemory } from '../dump/types.ts';
 import { filetimeToIso, hex } from '../dump/numbers.ts';
 import type { KernelLayout, LayoutFieldKey } from './layout.ts';
 import { walkListLinks } from './list-walk.ts';
-import { fieldValue, missingFields, readFields } from './struct-read.ts';
+import { ObjectBytes } from './process.ts';
+import { fieldSpan, fieldValue, missingFields } from './struct-read.ts';
 import { threadStateName } from './thread-state.ts';
 import { IssueLog, unreadableList, walkResult, type Walk } from './walk-result.ts';
 
@@ -50,20 +51,26 @@ const THREAD_FIELDS: readonly LayoutFieldKey[] = [
   'ETHREAD.ExitTime',
   'ETHREAD.ExitStatus',
   'ETHREAD.ThreadListEntry',
-  'KTHREAD.State',
 ];
+const KTHREAD_FIELDS: readonly LayoutFieldKey[] = ['KTHREAD.State'];
+
+/** Offset of the KTHREAD in the ETHREAD (ETHREAD.Tcb; the first member where a layout does not name it). */
+export function tcbOffset(layout: KernelLayout): number {
+  return layout.fields['ETHREAD.Tcb']?.offset ?? 0;
+}
 
 function cid(v: bigint | undefined): number | null {
   return v !== undefined && v % CID_ALIGN === 0n && v < CID_LIMIT ? Number(v) : null;
 }
 const address = (v: bigint | undefined): string | null => (v === undefined || v === 0n ? null : hex(v));
 
-/** Reads one ETHREAD at `ethread` (the KTHREAD is its first member, ETHREAD.Tcb). */
+/** Reads one ETHREAD at `ethread` (KTHREAD fields at ETHREAD.Tcb). */
 export function readThread(vm: VirtualMemory, layout: KernelLayout, ethread: bigint): ThreadInfo {
-  const obj = readFields(vm, layout, ethread, THREAD_FIELDS);
+  const tcb = tcbOffset(layout);
+  const obj = ObjectBytes.fromVirtual(vm, ethread, Math.max(fieldSpan(layout, THREAD_FIELDS), fieldSpan(layout, KTHREAD_FIELDS, tcb)));
   const unreadable: string[] = [];
   const get = (key: LayoutFieldKey, label: string): bigint | undefined => {
-    const v = fieldValue(obj, layout, key);
+    const v = fieldValue(obj, layout, key, key.startsWith('KTHREAD.') ? tcb : 0);
     if (v === undefined) unreadable.push(label);
     return v;
   };
