@@ -18,6 +18,8 @@ export const ExitCode = {
   Unavailable: 69,
   /** A bug in vsm-forensics itself. */
   Internal: 70,
+  /** An output file or directory cannot be created or written (sysexits EX_CANTCREAT); checked before any work. */
+  CantCreate: 73,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -67,5 +69,19 @@ export class UsageError extends VsmError {
 export class UnavailableError extends VsmError {
   constructor(message: string, code = 'unavailable') {
     super(message, ExitCode.Unavailable, code);
+  }
+}
+
+/** An output path (--json, --html, --csv, --output-dir, -o, batch --out) cannot be written. */
+export class OutputPathError extends VsmError {
+  constructor(message: string, code = 'output.path') {
+    super(message, ExitCode.CantCreate, code);
+  }
+}
+
+/** An input path given as an option (--symbols, --isf, a scenario file) does not exist or cannot be read: bad input. */
+export class InputPathError extends VsmError {
+  constructor(message: string, code = 'input.path') {
+    super(message, ExitCode.BadInput, code);
   }
 }

@@ -42,7 +42,9 @@ test('synth refuses bad options with the usage exit code and one line', (t) => {
     const out = `${TMP}bad.dmp`;
     const r = synth(...args, '-o', out);
     t.is(r.status, 64, args.join(' '));
-    t.is(r.stderr.trim().split('\n').length, 1, args.join(' '));
+    const lines = r.stderr.trim().split('\n');
+    t.is(lines.length, 2, `${args.join(' ')}: one message line and the usage hint`);
+    t.regex(lines[1], /^usage: vsm-forensics synth/);
     t.false(existsSync(out), args.join(' '));
   }
 });

@@ -1,11 +1,14 @@
 // `vsm-forensics batch <files|dirs…> --out DIR [--jobs N] [--fail-on SEV]`: many dumps on one machine.
 import { runBatch, type BatchSummary } from '../batch/batch.ts';
-import { analyzeOptionsFromArgv } from '../batch/cli-options.ts';
+import type { Argv } from 'yargs';
+import { JOB_ANALYZE_OPTIONS, analyzeOptionsFromArgv } from '../batch/cli-options.ts';
 import { atOrAbove } from '../batch/summary.ts';
 import { ExitCode, UsageError } from '../errors.ts';
 import { log } from '../log.ts';
 import { jsonStringify, terminalText } from '../reports/sanitize.ts';
 import { SEVERITIES, type Severity } from '../vsm/types.ts';
+import { checkInputPath, checkInteger, ensureOutputDir, exitWith, tableCheck, type ArgvOf, type GlobalArgs, type OptionTable } from './args.ts';
+import { entry } from './catalogue.ts';
 
 function findingsText(f: Readonly<Record<Severity, number>>): string {
   return (
@@ -39,17 +42,43 @@ function printSummary(s: BatchSummary): void {
   process.stdout.write(out.join('\n') + '\n');
 }
 
-export async function run(argv: Record<string, unknown>): Promise<number> {
-  const inputs = (argv.inputs as string[] | undefined) ?? [];
+export const BATCH_OPTIONS = {
+  ...JOB_ANALYZE_OPTIONS,
+  out: { alias: 'o', type: 'string', demandOption: true, requiresArg: true, describe: 'Output directory: DIR/<sha256>/, DIR/index.html, DIR/events.ndjson (created if missing)' },
+  jobs: { alias: 'j', type: 'number', requiresArg: true, describe: 'Analyses at once (default: the number of cores)' },
+  force: { type: 'boolean', default: false, describe: 'Analyze again even when a result exists' },
+  'fail-on': { type: 'string', choices: SEVERITIES, requiresArg: true, describe: 'Exit 1 when any dump has a finding at or above this severity' },
+  json: { type: 'boolean', default: false, describe: 'Print the batch summary as JSON on stdout' },
+} as const satisfies OptionTable;
+
+const builder = (y: Argv<GlobalArgs>) =>
+  y
+    .positional('inputs', { type: 'string', array: true, demandOption: true, describe: 'Dump files and directories (walked; text files skipped)' })
+    .options(BATCH_OPTIONS)
+    .check(tableCheck(BATCH_OPTIONS))
+    .check((a) => (checkInteger('jobs', a.jobs, 1, 1024), true))
+    .example('$0 batch /cases/2026-117/ --out results/', 'every dump under a directory; results/index.html')
+    .example('$0 batch a.dmp b.dmp --out results/ --jobs 2 --fail-on high', 'two at once; exit 1 if any has a high finding');
+
+export type BatchArgs = ArgvOf<typeof builder>;
+
+const { command, describe } = entry('batch');
+export const cli = {
+  options: BATCH_OPTIONS,
+  register: (y: Argv<GlobalArgs>) => y.command({ command, describe, builder, handler: exitWith((a: BatchArgs) => run(a)) }),
+};
+
+export async function run(argv: BatchArgs): Promise<number> {
+  const inputs = argv.inputs;
   if (inputs.length === 0) throw new UsageError('name at least one dump or directory');
-  const jobs = argv.jobs as number | undefined;
-  if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1 || jobs > 1024)) throw new UsageError('--jobs must be an integer from 1 to 1024');
-  const failOn = argv.failOn as Severity | undefined;
+  ensureOutputDir('out', argv.out);
+  for (const s of argv.symbols ?? []) checkInputPath('symbols', s);
+  const { jobs, failOn } = argv;
   const quiet = argv.quiet === true;
 
   const summary = await runBatch({
     inputs,
-    outDir: argv.out as string,
+    outDir: argv.out,
     jobs,
     force: argv.force === true,
     options: analyzeOptionsFromArgv(argv),

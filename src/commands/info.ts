@@ -10,6 +10,9 @@ import { createProgress } from '../reports/progress.ts';
 import { jsonStringify, terminalText } from '../reports/sanitize.ts';
 import { BadInputError, ExitCode } from '../errors.ts';
 import { discoverKernel, findLowStub, selfMapCandidates } from '../ntos/kernel.ts';
+import type { Argv } from 'yargs';
+import { exitWith, tableCheck, type ArgvOf, type GlobalArgs, type OptionTable } from './args.ts';
+import { entry } from './catalogue.ts';
 
 
 const PRODUCT_TYPES: Record<number, string> = { 1: 'workstation', 2: 'domain controller', 3: 'server' };
@@ -201,8 +204,37 @@ export function renderInfoText(r: InfoReport): string {
   return lines.join('\n') + '\n';
 }
 
-export async function run(argv: Record<string, unknown>): Promise<number> {
-  const path = String(argv.dump);
+export const INFO_OPTIONS = {
+  json: { type: 'boolean', default: false, describe: 'Print JSON on stdout (addresses as "0x…" strings)' },
+  hash: { type: 'boolean', default: true, describe: 'Compute the SHA-256 of the evidence (--no-hash to skip)' },
+} as const satisfies OptionTable;
+
+const builder = (y: Argv<GlobalArgs>) =>
+  y
+    .positional('dump', { type: 'string', demandOption: true, describe: 'Memory dump: crash dump (.dmp), raw image, or VMware .vmem' })
+    .options(INFO_OPTIONS)
+    .check(tableCheck(INFO_OPTIONS))
+    .example('$0 info memory.dmp', 'format, header, runs and SHA-256 as text')
+    .example('$0 info memory.dmp --json --no-hash | jq .physical', 'JSON, without hashing');
+
+export type InfoArgs = ArgvOf<typeof builder>;
+
+/** What run() reads (the CLI's parsed arguments, or the fuzzer's own). */
+export interface InfoInput {
+  readonly dump: string;
+  readonly json?: boolean;
+  readonly hash?: boolean;
+  readonly quiet?: boolean;
+}
+
+const { command, describe } = entry('info');
+export const cli = {
+  options: INFO_OPTIONS,
+  register: (y: Argv<GlobalArgs>) => y.command({ command, describe, builder, handler: exitWith((a: InfoArgs) => run(a)) }),
+};
+
+export async function run(argv: InfoInput): Promise<number> {
+  const path = argv.dump;
   const dump = openDump(path);
   let sha256: string | null = null;
   try {

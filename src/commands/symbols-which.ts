@@ -12,6 +12,8 @@ import { MICROSOFT_SYMBOL_SERVER, type PdbIdentity } from '../ntos/symbol-store.
 import { KernelSymbolsNeededError, resolveSymbols, wantedFor, type ResolvedSymbols, type TriedSource } from '../ntos/symbols.ts';
 import { applySymbols } from '../ntos/kernel.ts';
 import { jsonStringify, terminalText } from '../reports/sanitize.ts';
+import type { Argv } from 'yargs';
+import { SYMBOL_OPTIONS, checkInputPath, exitWith, tableCheck, type ArgvOf, type GlobalArgs, type OptionTable } from './args.ts';
 
 
 export interface WhichReport {
@@ -45,10 +47,41 @@ export interface WhichReport {
   inference: { possible: boolean; fields: string[]; refused: string[]; failure: string | null } | null;
 }
 
-export async function runWhich(argv: Record<string, unknown>): Promise<number> {
-  const path = String(argv.dump ?? '');
-  const symbols = ((argv.symbols as string[] | undefined) ?? []).map(String);
-  const server = argv.symbolServer !== undefined ? String(argv.symbolServer) : argv['symbol-server'] !== undefined ? String(argv['symbol-server']) : undefined;
+export const WHICH_OPTIONS = {
+  ...SYMBOL_OPTIONS,
+  json: { type: 'boolean', default: false, describe: 'Print one JSON object on stdout' },
+} as const satisfies OptionTable;
+
+const builder = (y: Argv<GlobalArgs>) =>
+  y
+    .positional('dump', { type: 'string', demandOption: true, describe: 'Memory dump whose kernel to identify' })
+    .options(WHICH_OPTIONS)
+    .check(tableCheck(WHICH_OPTIONS))
+    .example('$0 symbols which memory.dmp', 'PDB name, GUID and age; where its symbols were found, or what to fetch')
+    .example('$0 symbols which memory.dmp --symbols ~/symbols --json', 'look in a symbol directory; JSON');
+
+export type WhichArgs = ArgvOf<typeof builder>;
+
+/** What runWhich() reads (the CLI's parsed arguments, or the fuzzer's own). */
+export interface WhichInput {
+  readonly dump: string;
+  readonly symbols?: readonly string[];
+  readonly symbolServer?: string;
+  readonly json?: boolean;
+}
+
+export const whichCommand = {
+  command: 'which <dump>',
+  describe: "Print the kernel's PDB name, GUID and age, and where its symbols were found (or what to fetch)",
+  builder,
+  handler: exitWith((a: WhichArgs) => runWhich(a)),
+};
+
+export async function runWhich(argv: WhichInput): Promise<number> {
+  const path = argv.dump;
+  for (const s of argv.symbols ?? []) checkInputPath('symbols', s);
+  const symbols = [...(argv.symbols ?? [])];
+  const server = argv.symbolServer;
   const dump = openDump(path);
   let report: WhichReport;
   try {

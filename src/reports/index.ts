@@ -11,6 +11,7 @@
 //   renderHtml(report)              → one self-contained HTML page (--html FILE): inline CSS/JS pinned by a
 //                                     CSP, no network request, printable
 //   renderTerminal(report, { color }) → table + verdict for stdout; pass color only when stdout is a TTY
+//   renderCsv(report, { filter })     → one row per process (CSV_COLUMNS), RFC 4180, formula-safe
 //                                     and NO_COLOR is unset
 //   createProgress({ label })       → a stderr progress bar (TTY only); pass `bar.update` as the
 //                                     ProgressCallback of hashing/scanning passes, then `bar.done()`
@@ -22,7 +23,9 @@ export type { Report, RunInfo, EvidenceInfo, ToolInfo, ReportSummary, ReportEvid
 export { renderJson } from './json.ts';
 export { renderNdjson, ndjsonEvents, entityId, ECS_VERSION } from './ndjson.ts';
 export { renderHtml } from './html.ts';
-export { renderTerminal, type TerminalOptions } from './terminal.ts';
+export { renderTerminal, DROP_ORDER, type TerminalOptions } from './terminal.ts';
+export { renderCsv, CSV_COLUMNS } from './csv.ts';
+export { fullProcessName, processMatcher, describeFilter, type ProcessFilter } from './process-filter.ts';
 export { validateReport, reportSchema, type ValidationResult } from './validate.ts';
 export { createProgress, type ProgressCallback, type ProgressBar, type ProgressOptions } from './progress.ts';
 export * as sanitize from './sanitize.ts';

@@ -5,13 +5,33 @@ import type { ProcessRecord, Severity, VsmVerdict } from '../vsm/types.ts';
 import { severityRank, type Report } from './model.ts';
 import { displayWidth, terminalText } from './sanitize.ts';
 import { processTree } from './tree.ts';
+import { describeFilter, fullProcessName, isFiltering, processMatcher, type ProcessFilter } from './process-filter.ts';
 
 export interface TerminalOptions {
   /** Emit SGR colour codes (the caller decides: stdout is a TTY and NO_COLOR is unset). */
   readonly color?: boolean;
-  /** Widest process name shown before truncation (display columns). */
+  /** Widest process name shown before truncation (display columns; default 30, unlimited with `wide`). */
   readonly nameWidth?: number;
+  /**
+   * Terminal width in columns (process.stdout.columns on a TTY): the process table is made to fit
+   * by dropping columns in DROP_ORDER, then narrowing NAME. Undefined: no limit (a pipe or file).
+   */
+  readonly width?: number;
+  /** Every column, names in full, whatever the width (--wide). */
+  readonly wide?: boolean;
+  /** Only these processes in the table (--pid, --name); the summary says how many are shown. */
+  readonly filter?: ProcessFilter;
 }
+
+/**
+ * Columns dropped, in this order, until the table fits the terminal (documented in docs/analyze.md):
+ * the object address first, then the times, then the trustlet id, protection and isolation, then
+ * the flags and the parent. PID and NAME always stay; NAME is then narrowed down to NAME_MIN.
+ */
+export const DROP_ORDER = ['EPROCESS', 'EXITED (UTC)', 'CREATED (UTC)', 'TRUSTLET', 'PROTECTION', 'ISOLATION (readable/mapped)', 'FLAGS', 'PPID'] as const;
+/** Narrowest NAME column when the terminal is very narrow. */
+export const NAME_MIN = 12;
+const COLUMN_GAP = 2;
 
 type Style = 'bold' | 'dim' | 'red' | 'green' | 'yellow' | 'cyan' | 'magenta' | 'inverse';
 const SGR: Record<Style, string> = { bold: '1', dim: '2', red: '31', green: '32', yellow: '33', cyan: '36', magenta: '35', inverse: '7' };
@@ -68,6 +88,11 @@ function flags(p: ProcessRecord): string[] {
   return f;
 }
 
+/** A number that may be unknown: '?' for null (or a negative sentinel from an older reader), never -1. */
+function knownNumber(v: number | null | undefined): string {
+  return v === null || v === undefined || v < 0 ? '?' : String(v);
+}
+
 function isolationCell(p: ProcessRecord): string {
   const i = p.isolation;
   if (!i) return '';
@@ -101,45 +126,14 @@ export function renderTerminal(report: Report, options: TerminalOptions = {}): s
     out.push('');
   }
 
-  // Process table in tree order; names indented by depth.
-  const nameWidth = options.nameWidth ?? 30;
-  const rows = processTree(report.processes).map(({ process: p, depth }) => ({
-    p,
-    cells: [
-      String(p.pid),
-      p.ppid === null ? '?' : String(p.ppid),
-      fit('  '.repeat(Math.min(depth, 8)) + t(p.name.text), nameWidth),
-      flags(p).join(','),
-      p.protection === null ? '?' : p.protection.raw ? t(p.protection.text.replace(/^PsProtectedSigner/, '')) : '',
-      p.trustlet ? `${p.trustlet.id ?? '?'} ${t(p.trustlet.name ?? '')}`.trim() : '',
-      isolationCell(p),
-      shortTime(p.createTime),
-      shortTime(p.exitTime),
-      p.eprocess.va ?? `PA ${p.eprocess.pa ?? '?'}`,
-    ],
-  }));
-  const head = ['PID', 'PPID', 'NAME', 'FLAGS', 'PROTECTION', 'TRUSTLET', 'ISOLATION (readable/mapped)', 'CREATED (UTC)', 'EXITED (UTC)', 'EPROCESS'];
-  const numeric = [true, true];
-  const widths = head.map((h, i) => Math.max(displayWidth(h), ...rows.map((r) => displayWidth(r.cells[i]))));
-  // Drop columns that are empty on every row (e.g. EXITED on a clean list) to keep lines short.
-  const keep = head.map((_, i) => i < 3 || rows.some((r) => r.cells[i] !== ''));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (keep[i] ? pad(c, widths[i], numeric[i] === true) : null))
-      .filter((c): c is string => c !== null)
-      .join('  ')
-      .trimEnd();
-  out.push(paint(line(head), ['bold']));
-  for (const r of rows) {
-    const s = line(r.cells);
-    const style: Style[] = r.p.unlinked ? ['red'] : r.p.isolation?.verdict === 'exposed' ? ['bold', 'red'] : r.p.secure ? ['cyan'] : r.p.terminated ? ['dim'] : [];
-    out.push(paint(s, style));
-  }
+  out.push(...processTable(report, options, paint));
   const s = report.summary;
+  const shown = isFiltering(options.filter) ? report.processes.filter(processMatcher(options.filter)).length : null;
   out.push(
     paint(
       `${s.processes} processes: ${s.secure} secure, ${s.protected} protected, ${s.terminated} exited, ${s.unlinked} unlinked` +
-        ` (list ${report.stats.listed}, scan ${report.stats.scanned})`,
+        ` (list ${report.stats.listed}, scan ${report.stats.scanned})` +
+        (shown !== null ? `; ${shown} shown (${t(describeFilter(options.filter))})` : ''),
       ['dim'],
     ),
   );
@@ -168,4 +162,64 @@ export function renderTerminal(report: Report, options: TerminalOptions = {}): s
       (report.partial.partial ? paint('  (partial results)', ['yellow']) : ''),
   );
   return out.join('\n') + '\n';
+}
+
+type Paint = (s: string, styles: Style[]) => string;
+
+/** The process table in tree order (names indented by depth), fitted to the terminal width. */
+function processTable(report: Report, options: TerminalOptions, paint: Paint): string[] {
+  const t = terminalText;
+  const wide = options.wide === true;
+  const match = processMatcher(options.filter);
+  const rows = processTree(report.processes)
+    .filter(({ process: p }) => match(p))
+    .map(({ process: p, depth }) => ({
+      p,
+      cells: [
+        String(p.pid),
+        knownNumber(p.ppid),
+        '  '.repeat(Math.min(depth, 8)) + t(fullProcessName(p)),
+        flags(p).join(','),
+        p.protection === null ? '?' : p.protection.raw ? t(p.protection.text.replace(/^PsProtectedSigner/, '')) : '',
+        p.trustlet ? `${p.trustlet.id ?? '?'} ${t(p.trustlet.name ?? '')}`.trim() : '',
+        isolationCell(p),
+        shortTime(p.createTime),
+        shortTime(p.exitTime),
+        p.eprocess.va ?? `PA ${p.eprocess.pa ?? '?'}`,
+      ],
+    }));
+  const head = ['PID', 'PPID', 'NAME', 'FLAGS', 'PROTECTION', 'TRUSTLET', 'ISOLATION (readable/mapped)', 'CREATED (UTC)', 'EXITED (UTC)', 'EPROCESS'];
+  const NAME = 2;
+  const numeric = [true, true];
+  const widths = head.map((h, i) => Math.max(displayWidth(h), ...rows.map((r) => displayWidth(r.cells[i]))));
+  if (!wide) widths[NAME] = Math.min(widths[NAME], Math.max(displayWidth(head[NAME]), options.nameWidth ?? 30));
+  // Drop columns that are empty on every row (e.g. EXITED on a clean list) to keep lines short.
+  const keep = head.map((_, i) => i === 0 || i === NAME || wide || rows.some((r) => r.cells[i] !== ''));
+  const total = () => widths.reduce((sum, w, i) => sum + (keep[i] ? w + COLUMN_GAP : 0), -COLUMN_GAP);
+  const hidden: string[] = [];
+  const limit = wide ? undefined : options.width;
+  if (limit !== undefined) {
+    for (const col of DROP_ORDER) {
+      if (total() <= limit) break;
+      const i = head.indexOf(col);
+      if (keep[i]) {
+        keep[i] = false;
+        hidden.push(col.replace(/ \(.*\)$/, ''));
+      }
+    }
+    if (total() > limit) widths[NAME] = Math.max(NAME_MIN, widths[NAME] - (total() - limit));
+  }
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (keep[i] ? pad(i === NAME ? fit(c, widths[i]) : c, widths[i], numeric[i] === true) : null))
+      .filter((c): c is string => c !== null)
+      .join(' '.repeat(COLUMN_GAP))
+      .trimEnd();
+  const out = [paint(line(head), ['bold'])];
+  for (const r of rows) {
+    const style: Style[] = r.p.unlinked ? ['red'] : r.p.isolation?.verdict === 'exposed' ? ['bold', 'red'] : r.p.secure ? ['cyan'] : r.p.terminated ? ['dim'] : [];
+    out.push(paint(line(r.cells), style));
+  }
+  if (hidden.length) out.push(paint(`(${hidden.join(', ')} hidden to fit ${limit} columns: --wide shows every column)`, ['dim']));
+  return out;
 }
