@@ -6,7 +6,6 @@ import {
   RDMP_PFN_RANGE, TRIAGE_DATA_BLOCK, TRIAGE_DUMP64, MAX_HEADER_RUNS,
 } from '../src/dump/crash-structs.ts';
 import { openDump } from '../src/dump/open.ts';
-import { triageOf } from '../src/dump/crash.ts';
 import { UnsupportedError } from '../src/errors.ts';
 
 const REAL = new URL('../../shared/data/real/', import.meta.url).pathname;
@@ -68,7 +67,7 @@ test('real triage_x64.dmp through openDump: DumpType 4 explained, drivers and KD
   t.is(d.header!.bugCheckCode, 0x1000007e);
   t.is(d.header!.directoryTableBase, 0x1ad000n);
   t.is(d.header!.psActiveProcessHead, 0xfffff8047c61e200n);
-  const tri = triageOf(d)!;
+  const tri = d.triage!;
   t.true(tri.valid);
   t.is(tri.drivers.length, 0x97);
   t.is(tri.drivers[0]!.name, '\\SystemRoot\\system32\\ntoskrnl.exe');

@@ -75,18 +75,13 @@ const FORMAT_BY_TYPE: Record<number, DumpFormat> = {
   [DumpType.Complete]: 'crash-complete',
 };
 
-/** The parsed triage structures of a DumpType 4 dump (typed, with bigint addresses). */
-const triageByDetails = new WeakMap<object, TriageInfo>();
-export function triageOf(dump: Dump): TriageInfo | undefined {
-  return triageByDetails.get(dump.details);
-}
-
 interface TypeResult {
   physical?: FilePhysicalMemory;
   formatName: string;
   partialByNature: boolean;
   reasons: string[];
   details: Record<string, unknown>;
+  triage?: TriageInfo;
 }
 
 /** Opens a `PAGEDU64` dump; the caller has checked the first 8 bytes. */
@@ -152,6 +147,7 @@ export function openCrash64(file: EvidenceFile, opts: OpenOptions = {}): Dump {
     partialByNature: r.partialByNature,
     partialReasons: r.reasons,
     details: r.details,
+    ...(r.triage ? { triage: r.triage } : {}),
     close: () => (phys ? phys.close() : file.close()),
   };
 }
@@ -329,10 +325,9 @@ function triage(file: EvidenceFile, s: Steps): TypeResult {
       notes: t.notes,
     },
   };
-  triageByDetails.set(details, t);
   const reasons = [
     'triage dump (DumpType 4): holds no physical memory, only the crashing context, the current process and thread, a stack, the driver list and small memory blocks; processes and trustlet pages cannot be analysed',
     ...t.notes,
   ];
-  return { formatName: 'triage (mini kernel) dump (DumpType 4)', partialByNature: true, reasons, details };
+  return { formatName: 'triage (mini kernel) dump (DumpType 4)', partialByNature: true, reasons, details, triage: t };
 }

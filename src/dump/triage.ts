@@ -29,6 +29,40 @@ export interface TriageInfo {
   readonly kdbg?: { readonly size: number; readonly kernBase: bigint; readonly psLoadedModuleList: bigint; readonly psActiveProcessHead: bigint };
   /** Problems that did not stop parsing. */
   readonly notes: readonly string[];
+  /** The saved virtual-memory blocks as a bounded VA reader over the open evidence; undefined when none fit in the file. */
+  readonly memory?: TriageMemory;
+}
+
+/** Reads of the virtual memory a triage dump saved: the whole range must lie in one block. */
+export interface TriageMemory {
+  readonly blocks: number;
+  read(va: bigint, len: number): Buffer | undefined;
+}
+
+/** The data block table (already checked to fit in the file) as a reader; blocks past the end of the file are left out. */
+function triageMemory(file: EvidenceFile, tbl: Buffer, count: number): TriageMemory | undefined {
+  const va = new BigUint64Array(count);
+  const off = new Float64Array(count);
+  const size = new Float64Array(count);
+  let n = 0;
+  for (let i = 0; i < count; i++) {
+    const b = TRIAGE_DATA_BLOCK.parse(tbl, i * TRIAGE_DATA_BLOCK.size);
+    if (b.size === 0 || !inFile(file, b.offset, b.size)) continue;
+    va[n] = b.address;
+    off[n] = b.offset;
+    size[n] = b.size;
+    n++;
+  }
+  if (n === 0) return undefined;
+  return {
+    blocks: n,
+    read(at: bigint, len: number): Buffer | undefined {
+      for (let i = 0; i < n; i++) {
+        if (at >= va[i]! && at + BigInt(len) <= va[i]! + BigInt(size[i]!)) return file.readExact(off[i]! + Number(at - va[i]!), len, 'triage data block');
+      }
+      return undefined;
+    },
+  };
 }
 
 function inFile(file: EvidenceFile, off: number, len: number): boolean {
@@ -75,6 +109,7 @@ export function parseTriage(file: EvidenceFile): TriageInfo {
   }
 
   let dataBlocks = { count: 0, bytes: 0 };
+  let memory: TriageMemory | undefined;
   if (header.dataBlocksCount > 0) {
     if (header.dataBlocksCount > TRIAGE_LIMITS.maxDataBlocks || !inFile(file, header.dataBlocksOffset, header.dataBlocksCount * TRIAGE_DATA_BLOCK.size)) {
       notes.push(`data block table (${header.dataBlocksCount} entries at 0x${header.dataBlocksOffset.toString(16)}) does not fit in the file; ignored`);
@@ -83,6 +118,7 @@ export function parseTriage(file: EvidenceFile): TriageInfo {
       let bytes = 0;
       for (let i = 0; i < header.dataBlocksCount; i++) bytes += TRIAGE_DATA_BLOCK.parse(tbl, i * TRIAGE_DATA_BLOCK.size).size;
       dataBlocks = { count: header.dataBlocksCount, bytes };
+      memory = triageMemory(file, tbl, header.dataBlocksCount);
     }
   }
   let kdbg: TriageInfo['kdbg'];
@@ -93,7 +129,7 @@ export function parseTriage(file: EvidenceFile): TriageInfo {
       kdbg = { size: k.readUInt32LE(0x14), kernBase: k.readBigUInt64LE(0x18), psLoadedModuleList: k.readBigUInt64LE(0x48), psActiveProcessHead: k.readBigUInt64LE(0x50) };
     } else notes.push('no KDBG tag in the debugger data block');
   }
-  return { header, valid, drivers, dataBlocks, kdbg, notes };
+  return { header, valid, drivers, dataBlocks, kdbg, notes, ...(memory ? { memory } : {}) };
 }
 
 /** DUMP_STRING in the pool: u32 length in UTF-16 units, then the characters. */

@@ -1,5 +1,6 @@
 // The evidence layer stack: file → physical memory (with holes) → x64 virtual memory.
 // Analysis above this folder sees only PhysicalMemory and VirtualMemory, never the file.
+import type { TriageInfo } from './triage.ts';
 
 export const PAGE_SIZE = 4096;
 export const PAGE_SHIFT = 12;
@@ -164,5 +165,7 @@ export interface Dump {
   readonly partialReasons: readonly string[];
   /** Format-specific facts for `info` (e.g. the triage dump's structure offsets). */
   readonly details: Readonly<Record<string, unknown>>;
+  /** Triage dumps (DumpType 4): the parsed triage structures and the virtual memory they saved, read through this dump's open file. */
+  readonly triage?: TriageInfo;
   close(): void;
 }

@@ -11,10 +11,6 @@
 // Every value read from the dump is checked before use; every step says what it saw (evidence)
 // or why it could not (problems). Symbol-dependent values are filled later by applySymbols().
 import { BadInputError } from '../errors.ts';
-import { TRIAGE_DATA_BLOCK, TRIAGE_DUMP64, TRIAGE_HEADER_OFFSET } from '../dump/crash-structs.ts';
-import { triageOf } from '../dump/crash.ts';
-import { EvidenceFile } from '../dump/evidence-file.ts';
-import { TRIAGE_LIMITS } from '../dump/triage.ts';
 import { PAGE_SIZE, type Dump, type PhysicalMemory, type VirtualMemory } from '../dump/types.ts';
 import { X64VirtualMemory } from '../dump/x64.ts';
 import { CANONICAL_KERNEL_MIN, hex, pageTableRoot, U64_MASK } from '../dump/numbers.ts';
@@ -389,43 +385,10 @@ function discoverCrash(dump: Dump, physical: PhysicalMemory): KernelDiscovery {
   };
 }
 
-/** Virtual-memory blocks a triage dump saved (TRIAGE_DATA_BLOCK), as a bounded VA reader. */
-function triageBlockReader(dump: Dump): { read: (va: bigint, len: number) => Buffer | undefined; blocks: number; close: () => void } | undefined {
-  let file: EvidenceFile;
-  try {
-    file = new EvidenceFile(dump.path);
-  } catch {
-    return undefined;
-  }
-  try {
-    const h = TRIAGE_DUMP64.parse(file.readExact(TRIAGE_HEADER_OFFSET, TRIAGE_DUMP64.size, 'TRIAGE_DUMP64'));
-    const count = h.dataBlocksCount;
-    if (count === 0 || count > TRIAGE_LIMITS.maxDataBlocks || h.dataBlocksOffset + count * TRIAGE_DATA_BLOCK.size > file.size) {
-      file.close();
-      return undefined;
-    }
-    const tbl = file.readExact(h.dataBlocksOffset, count * TRIAGE_DATA_BLOCK.size, 'triage data blocks');
-    const blocks: { va: bigint; off: number; size: number }[] = [];
-    for (let i = 0; i < count; i++) {
-      const b = TRIAGE_DATA_BLOCK.parse(tbl, i * TRIAGE_DATA_BLOCK.size);
-      if (b.size > 0 && b.offset + b.size <= file.size) blocks.push({ va: b.address, off: b.offset, size: b.size });
-    }
-    const read = (va: bigint, len: number): Buffer | undefined => {
-      const b = blocks.find((x) => va >= x.va && va + BigInt(len) <= x.va + BigInt(x.size));
-      if (!b) return undefined;
-      return file.readExact(b.off + Number(va - b.va), len, 'triage data block');
-    };
-    return { read, blocks: blocks.length, close: () => file.close() };
-  } catch {
-    file.close();
-    return undefined;
-  }
-}
-
 function discoverTriage(dump: Dump): KernelDiscovery {
   const h = dump.header!;
   const n = new Notes();
-  const t = triageOf(dump);
+  const t = dump.triage;
   const dtb = pageTableRoot(h.directoryTableBase);
   n.saw(`DTB ${hex(dtb)} from the crash dump header (a triage dump holds no physical memory to translate with)`);
   const build = plausibleBuild(h.minorVersion) ? h.minorVersion : undefined;
@@ -455,21 +418,12 @@ function discoverTriage(dump: Dump): KernelDiscovery {
   let pdb: PdbIdentity | undefined;
   let pe: KernelPeInfo | undefined;
   if (kernelBase !== undefined) {
-    const blocks = triageBlockReader(dump);
+    const blocks = t?.memory;
     if (!blocks) n.lack('a triage dump holds no physical memory and this one saved no virtual-memory blocks: the kernel\'s RSDS record cannot be read');
     else {
-      try {
-        const img = readKernelImage(
-          blocks.read,
-          kernelBase,
-          n,
-          `is not among the ${blocks.blocks} virtual-memory blocks this triage dump saved (it holds no physical memory)`,
-        );
-        pdb = img.pdb;
-        pe = img.pe;
-      } finally {
-        blocks.close();
-      }
+      const img = readKernelImage((va, len) => blocks.read(va, len), kernelBase, n, `is not among the ${blocks.blocks} virtual-memory blocks this triage dump saved (it holds no physical memory)`);
+      pdb = img.pdb;
+      pe = img.pe;
     }
   } else n.lack('neither a KDBG copy nor the driver list names the kernel base');
   return {
