@@ -138,3 +138,24 @@ test('NextHandleNeedingPool bounds the walk to allocated entries', (t) => {
   const w = walkHandles(s.fx.vm, layout, s.tool.va, null);
   t.deepEqual(w.items.map((h) => h.handle), [4, 8, 12, 16, 20]);
 });
+
+test('7601 entries (Object with attribute bits, plain GrantedAccess) are decoded by their own fields', (t) => {
+  const fields = { ...layout.fields };
+  delete fields['HANDLE_TABLE_ENTRY.ObjectPointerBits'];
+  delete fields['HANDLE_TABLE_ENTRY.GrantedAccessBits'];
+  delete fields['HANDLE_TABLE_ENTRY.Attributes'];
+  // As the 7601 kernels of the built-in table have them.
+  fields['HANDLE_TABLE_ENTRY.Object'] = { offset: 0, size: 8 };
+  fields['HANDLE_TABLE_ENTRY.GrantedAccess'] = { offset: 8, size: 4 };
+  const old = { ...layout, fields };
+  const fx = new WalkFixture(old);
+  const tool = fx.addProcess({ pid: 4242, ppid: 900, name: 'tool.exe' });
+  const lsass = fx.addProcess({ pid: 700, ppid: 600, name: 'lsass.exe' });
+  const built = fx.handleTable(tool, 0, new Map([[4, { body: lsass.va, access: PROCESS_VM_READ }]]));
+  // Attribute bits (inherit, protect-from-close) in the low 3 bits of Object.
+  const raw = fx.vm.readU64(built.pages[0] + 16n)!;
+  fx.writeU64(built.pages[0] + 16n, raw | 3n);
+  const w = walkHandles(fx.vm, old, tool.va, loadObjectTypes(fx.vm, old, KBASE).types);
+  t.false(w.partial, JSON.stringify(w.issues));
+  t.deepEqual(w.items.map((h) => [h.handle, h.type, h.grantedAccess, h.object, h.target?.pid]), [[4, 'Process', PROCESS_VM_READ, hx(lsass.va), 700]]);
+});

@@ -185,3 +185,14 @@ test('a loaded-module list that loops or leaves the kernel stops with an issue',
   t.deepEqual(w.items.map((m) => m.name), ['a.sys', 'b.sys']);
   t.is(w.issues.at(-1)!.kind, 'cycle');
 });
+
+test('a layout without the RTL_AVL_TREE VAD fields (7601: MM_AVL_TABLE) is refused, not walked with guessed offsets', (t) => {
+  const fx = new WalkFixture(layout);
+  const p = fx.addProcess({ pid: 6500, ppid: 4, name: 'x.exe' });
+  const fields = { ...layout.fields };
+  delete fields['MMVAD_SHORT.VadNode'];
+  const w = walkVadInfo(fx.vm, { ...layout, fields }, p.va);
+  t.deepEqual(w.items, []);
+  t.is(w.issues[0].kind, 'layout-missing');
+  t.regex(w.issues[0].message, /MMVAD_SHORT\.VadNode/);
+});

@@ -11,7 +11,7 @@ import { hex } from '../dump/numbers.ts';
 import type { KernelLayout, LayoutFieldKey } from './layout.ts';
 import { mmProtectionExecutable, mmProtectionName } from './page-protection.ts';
 import { isKernelPointer, readUnicodeString } from './process.ts';
-import { fieldValue, readFields } from './struct-read.ts';
+import { fieldValue, missingFields, readFields } from './struct-read.ts';
 import { fastRefObject } from './token.ts';
 import { DEFAULT_VAD_CAP, walkVads } from './vad.ts';
 import { IssueLog, unreadableList, walkResult, type Walk } from './walk-result.ts';
@@ -91,8 +91,10 @@ export function walkVadInfo(vm: VirtualMemory, layout: KernelLayout, eprocessVa:
   const cap = opts.maxVads ?? DEFAULT_VAD_CAP;
   const log = new IssueLog();
   const rootF = layout.fields['EPROCESS.VadRoot'];
-  if (!rootF) {
-    log.add('layout-missing', 'the layout lacks EPROCESS.VadRoot');
+  // 7601 keeps an MM_AVL_TABLE with LeftChild/RightChild in the VAD; only the RTL_AVL_TREE form (9600+) is walked.
+  const need = missingFields(layout, ['EPROCESS.VadRoot', 'MMVAD_SHORT.VadNode', 'RTL_BALANCED_NODE.Left', 'RTL_BALANCED_NODE.Right']);
+  if (!rootF || need.length > 0) {
+    log.add('layout-missing', `the layout lacks ${need.join(', ')}: the VAD tree (RTL_AVL_TREE of 9600+) cannot be walked`);
     return walkResult([], log, cap, false);
   }
   const root = vm.readU64(eprocessVa + BigInt(rootF.offset));
