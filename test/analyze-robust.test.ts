@@ -19,14 +19,16 @@ function machine() {
   fx.link();
   return fx;
 }
-const run = (fx: ProcFixture, head: bigint | null = HEAD_VA) =>
+const run = (fx: ProcFixture, head: bigint | null = HEAD_VA, internals = true) =>
   analyzeKernel(
     { format: 'crash-full', formatName: 'test', physical: fx.m.phys, partialByNature: false, partialReasons: [] },
     { vm: fx.vm, layout, base: null, psActiveProcessHead: head, info },
+    { internals },
   );
 
 test('a clean machine: list, scan, merge, secure, protection, unlinked', (t) => {
-  const a = run(machine());
+  // The fixture models the process objects only (no token, threads or handle table): internals off.
+  const a = run(machine(), HEAD_VA, false);
   t.deepEqual(a.processes.map((p) => [p.pid, p.sources.join('+')]), [[4, 'list+scan'], [72, 'list+scan'], [800, 'list+scan'], [812, 'list+scan'], [7208, 'scan']]);
   t.true(a.processes.find((p) => p.pid === 7208)!.unlinked);
   t.is(a.processes.find((p) => p.pid === 812)!.protection?.text, 'PsProtectedSignerLsa-Light');
@@ -35,6 +37,20 @@ test('a clean machine: list, scan, merge, secure, protection, unlinked', (t) => 
   t.deepEqual(a.findings.map((f) => f.rule), ['ntos.process-unlinked', 'vsm.isolation-indeterminate']);
   t.is(a.vsm.verdict, 'indeterminate');
   t.false(a.partial.partial);
+  t.is(a.modules, undefined, 'no driver list without internals');
+  t.is(a.processes[0].threads, undefined);
+});
+
+test('internals on a machine without tokens or handle tables: null, named in the partial reasons, never a crash', (t) => {
+  const a = run(machine());
+  const lsaiso = a.processes.find((p) => p.pid === 800)!;
+  t.is(lsaiso.token, null);
+  t.is(lsaiso.extendedInfo?.isStronglyNamed, null, 'no token: strong name unknown');
+  t.is(lsaiso.extendedInfo?.flags, null, 'one unknown bit makes the composed value unknown');
+  t.is(lsaiso.extendedInfo?.isSecureProcess, true);
+  t.true(a.partial.partial);
+  t.true(a.partial.reasons.some((r) => /tokens of \d+ process/.test(r)));
+  t.is(a.modules, null, 'no PsLoadedModuleList: modules unknown');
 });
 
 test('without a list head, nothing is called unlinked and the result is partial', (t) => {

@@ -69,6 +69,9 @@ test('every rule fires on its trace, naming process, thread, owner, addresses an
   t.like(h[0].evidence.owner as object, { pid: 7720, name: 'mimi.exe' });
   t.regex(h[0].message, /mimi\.exe \(PID 7720\) holds Process handle 0x1a8 on LsaIso\.exe \(PID 728\) with .*PROCESS_VM_READ.*PROCESS_VM_WRITE/);
   t.is(h[0].attack?.subtechniqueId, 'T1003.001');
+  t.like(h[0].evidence, { handle: 0x1a8, grantedAccess: '0x1fffff' });
+  t.true((h[0].evidence.rights as string[]).includes('PROCESS_CREATE_THREAD'), 'the tampering rights are named');
+  t.false((h[0].evidence.rights as string[]).includes('READ_CONTROL'), 'only the rights that matter');
   t.regex(h[1].message, /Thread handle 0x1ac .* thread 900 with THREAD_SET_CONTEXT/);
   t.is(h[1].evidence.tid, 900);
 
@@ -83,27 +86,30 @@ test('every rule fires on its trace, naming process, thread, owner, addresses an
   t.is(ua[0].attack?.subtechniqueId, 'T1055.004');
 
   const ka = by('vsm.trustlet-kernel-apc');
-  t.is(ka.length, 1, 'the driver APC, not the kernel image\'s own');
+  t.is(ka.length, 2, 'the driver APC and the kernel image\'s own');
   t.like(ka[0].evidence, { module: 'evil.sys', address: '0xfffff80899001000' });
   t.regex(ka[0].message, /in driver evil\.sys/);
+  t.is(ka[0].severity, 'critical');
+  t.is(ka[1].severity, 'high', 'a routine in the kernel image may be Windows\' own');
+  t.regex(ka[1].message, /kernel image ntoskrnl\.exe/);
 
   const pe = by('vsm.trustlet-private-executable');
   t.is(pe.length, 1);
   t.like(pe[0].evidence, { pid: 728, address: '0x1f0000', end: '0x1fffff', protection: 'PAGE_EXECUTE_READWRITE', peHeader: false });
 
   const dp = by('vsm.trustlet-debug-port');
-  t.like(dp[0].evidence, { pid: 728, debugPort: '0xffffa50f4e000000' });
+  t.like(dp[0].evidence, { pid: 728, address: '0xffffa50f4e000000', debugPort: '0xffffa50f4e000000' });
 
   const ls = by('ntos.lsass-handle-access');
   t.is(ls.length, 1, 'mimi.exe only: csrss and wininit are Windows, svchost has no VM_READ');
-  t.like(ls[0].evidence, { pid: 736, handle: '0x1a4', grantedAccess: '0x410' });
+  t.like(ls[0].evidence, { pid: 736, handle: 0x1a4, grantedAccess: '0x410' });
   t.deepEqual(ls[0].evidence.rights, ['PROCESS_VM_READ', 'PROCESS_QUERY_INFORMATION']);
   t.is(ls[0].attack?.techniqueId, 'T1003');
 
   const ic = by('ntos.injected-code');
   t.is(ic.length, 2, 'the trustlet region with a thread in it, and mimi.exe\'s region with a PE header and a thread');
   const mimi = ic.find((x) => x.evidence.pid === 7720)!;
-  t.like(mimi.evidence, { address: '0x2a0000', peHeader: true });
+  t.like(mimi.evidence, { address: '0x2a0000', peHeader: true, tid: 7724 });
   t.is(mimi.attack?.subtechniqueId, 'T1055.002');
   t.regex(mimi.message, /PE header and where thread 7724 starts/);
   t.true(f.filter((x) => x.rule.startsWith('vsm.')).every((x) => x.severity === 'high' || x.severity === 'critical'));

@@ -7,6 +7,7 @@ import { findingProcess, processKey, type Report } from './model.ts';
 import { code, detailId, fmtTime, kv, rowId } from './html-parts.ts';
 import { htmlAttr as a, htmlText as h } from './sanitize.ts';
 import { parentIndexes } from './tree.ts';
+import { INTERNALS_SECTIONS } from './html-internals.ts';
 
 /** What a section sees: the report, the process, and its parent chain (nearest first). */
 export interface DetailInput {
@@ -85,6 +86,10 @@ export const DETAIL_SECTIONS: DetailSection[] = [
     },
   },
 ];
+
+// Issue 12: tampering panel (secure processes), extended flags, threads/APCs, handles, token, VADs.
+DETAIL_SECTIONS.splice(0, 0, INTERNALS_SECTIONS[0]);
+DETAIL_SECTIONS.push(...INTERNALS_SECTIONS.slice(1));
 
 /** Parents nearest first, cycle-safe and bounded. */
 function chain(report: Report, index: number, parents: readonly number[]): ProcessRecord[] {

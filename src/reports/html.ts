@@ -3,6 +3,7 @@
 // `default-src 'none'`, so the page can fetch nothing and no injected handler could run even if an
 // escape were missed. Every string goes through htmlText/htmlAttr; the script only reads the DOM
 // and sets textContent/hidden, never parses markup.
+import { tamperingPanel } from './html-internals.ts';
 import { createHash } from 'node:crypto';
 import type { Finding, IsolationCounts, ProcessRecord, Severity, VsmVerdict } from '../vsm/types.ts';
 import { SEVERITIES } from '../vsm/types.ts';
@@ -113,6 +114,8 @@ details.proc>summary .path{color:var(--muted);font-size:12.5px;margin-left:8px}
 .detail-sections h4{margin:4px 0;font-size:13.5px}
 ol.chain{margin:0;padding-left:20px}
 table.dlls td.path{max-width:none}
+.tamper{border-left:4px solid var(--line);padding:2px 10px;margin:8px 0}.tamper h4{margin:4px 0}.tamper-clean{border-left-color:var(--green)}.tamper-found{border-left-color:var(--red)}.tamper ol{padding-left:20px}.tamper li{margin:6px 0}
+details.itable>summary{cursor:pointer;font-weight:600;margin:4px 0}
 @media (max-width:1000px){.summary,.overview,.detail-sections{grid-template-columns:1fr}}
 @page{margin:12mm}
 @media print{
@@ -349,6 +352,7 @@ function trustletSection(report: Report): string {
     return (
       `<article class="trustlet"><h3><a href="#${a(rowId(p))}">${h(title)}</a> <span class="badge ${i.verdict === 'exposed' ? 'b-unlinked' : i.verdict === 'isolated' ? 'b-secure' : 'b-unknown'}">${h(i.verdict)}</span></h3>` +
       `<p>${h(i.reason)}</p>` +
+      tamperingPanel(report, p) +
       classBar(i, `Page classes of ${p.name.text}`) +
       classTable(i, i.pagesMapped) +
       kv([

@@ -112,13 +112,34 @@ export function severityRank(s: Severity): number {
   return SEVERITIES.indexOf(s);
 }
 
-/** Deep copy with every string made well-formed UTF-16 (so it always encodes as UTF-8). */
+/**
+ * Every string made well-formed UTF-16 (so it always encodes as UTF-8) and undefined members
+ * dropped. Copy-on-write: an array or object nothing in which changes is returned as it is, so a
+ * report over hundreds of thousands of handles does not hold a second copy of them.
+ */
 function clean<T>(v: T): T {
   if (typeof v === 'string') return wellFormed(v) as T;
-  if (Array.isArray(v)) return v.map(clean) as T;
+  if (Array.isArray(v)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < v.length; i++) {
+      const c = clean(v[i]);
+      if (out) out.push(c);
+      else if (c !== v[i]) out = [...v.slice(0, i), c];
+    }
+    return (out ?? v) as T;
+  }
   if (v && typeof v === 'object') {
+    const entries = Object.entries(v);
+    let changed = false;
+    const cleaned = entries.map(([k, x]) => {
+      const ck = wellFormed(k);
+      const cx = x === undefined ? undefined : clean(x);
+      if (x === undefined || ck !== k || cx !== x) changed = true;
+      return [ck, cx] as const;
+    });
+    if (!changed) return v;
     const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) if (x !== undefined) out[wellFormed(k)] = clean(x);
+    for (const [k, x] of cleaned) if (x !== undefined) out[k] = x;
     return out as T;
   }
   return v;

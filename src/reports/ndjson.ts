@@ -122,6 +122,50 @@ function vsmCommon(r: Report, timestampSource: string): Doc {
   };
 }
 
+/** STATUS_PENDING: the exit status of a process that has not exited. */
+const STATUS_PENDING = 0x103;
+
+/**
+ * The process internals a SIEM can filter on, under vsm.*: the nine extended flags, debug port,
+ * priority, token summary and counts. Individual threads, handles and VADs are not events (a process
+ * has thousands); those involved in a finding are in that alert's vsm.evidence.
+ */
+function internalsFields(p: ProcessRecord): Doc {
+  const x = p.extendedInfo;
+  const t = p.token;
+  return {
+    extended_info: x
+      ? {
+          flags: x.flags,
+          known_flags: x.knownFlags,
+          unknown_mask: x.unknownMask,
+          is_protected_process: x.isProtectedProcess,
+          is_wow64_process: x.isWow64Process,
+          is_process_deleting: x.isProcessDeleting,
+          is_cross_session_create: x.isCrossSessionCreate,
+          is_frozen: x.isFrozen,
+          is_background: x.isBackground,
+          is_strongly_named: x.isStronglyNamed,
+          is_secure_process: x.isSecureProcess,
+          is_subsystem_process: x.isSubsystemProcess,
+        }
+      : undefined,
+    debug_port: p.debugPort,
+    base_priority: p.basePriority,
+    exit_status: p.exitStatus,
+    token: t
+      ? {
+          user_sid: t.user?.sid,
+          user_name: t.user?.name,
+          integrity_level: t.integrity?.level,
+          package_sid: t.package?.sid,
+          privileges_enabled: t.privileges.filter((x) => x.enabled).map((x) => x.name),
+        }
+      : undefined,
+    counts: p.threads !== undefined || p.handles !== undefined || p.vads !== undefined ? { threads: p.threads?.length, handles: p.handles?.length, vads: p.vads?.length } : undefined,
+  };
+}
+
 function processEvent(r: Report, p: ProcessRecord, parent: ProcessRecord | undefined, base: Doc, vsmBase: Doc): Doc {
   const iso = p.isolation;
   const flags = [p.secure ? 'secure' : '', p.protection?.raw ? p.protection.text : '', p.terminated ? 'terminated' : '', p.unlinked ? 'unlinked' : ''].filter(Boolean);
@@ -145,9 +189,11 @@ function processEvent(r: Report, p: ProcessRecord, parent: ProcessRecord | undef
       end: p.exitTime,
       entity_id: entityId(r, p),
       parent: { pid: p.ppid ?? undefined, entity_id: parent ? entityId(r, parent) : undefined, name: parent?.name.text },
+      exit_code: p.terminated && p.exitStatus != null && p.exitStatus !== STATUS_PENDING ? p.exitStatus : undefined,
     },
     vsm: {
       ...vsmBase,
+      ...internalsFields(p),
       secure: p.secure,
       trustlet: p.trustlet ? { id: p.trustlet.id, name: p.trustlet.name } : undefined,
       protection: p.protection ? { raw: p.protection.raw, type: p.protection.type, signer: p.protection.signer, audit: p.protection.audit, level: p.protection.text } : undefined,
@@ -210,7 +256,11 @@ function findingEvent(r: Report, f: Finding, index: number, base: Doc, vsmBase: 
     rule: { id: f.rule, name: f.rule, description: f.title, ruleset: r.tool.name, category: f.rule.split('.')[0] },
     message: f.message,
     threat: threatFields(f.attack),
-    process: p ? { pid: p.pid, name: p.name.text, executable: p.imagePath?.text, entity_id: entityId(r, p), parent: p.ppid === null ? undefined : { pid: p.ppid } } : pid !== undefined ? { pid } : undefined,
+    process: p
+      ? { pid: p.pid, name: p.name.text, executable: p.imagePath?.text, entity_id: entityId(r, p), parent: p.ppid === null ? undefined : { pid: p.ppid }, thread: typeof rest.tid === 'number' ? { id: rest.tid } : undefined }
+      : pid !== undefined
+        ? { pid }
+        : undefined,
     vsm: {
       ...vsmBase,
       finding: { severity: f.severity, title: f.title },

@@ -20,6 +20,9 @@ import { detailsStep } from './steps/details.ts';
 import { withContext } from './finding-context.ts';
 import { masqueradeFindings } from './masquerade.ts';
 import { systemStep } from './steps/system.ts';
+import { internalsStep, type InternalsCaps } from './steps/internals.ts';
+import { NO_NOTES } from './steps/notes.ts';
+import { tamperingStep } from './steps/tampering.ts';
 import type { Analysis, Finding, KernelInfo, ProcessRecord, Severity } from './types.ts';
 
 /** The kernel as discovery found it: its address space, layout and anchors. */
@@ -54,6 +57,10 @@ export interface AnalyzeOptions {
   readonly onScanProgress?: (done: number, total: number) => void;
   /** Builds a process address space (default: X64VirtualMemory over the dump's physical memory). */
   readonly vmForDtb?: (dtb: number) => VirtualMemory;
+  /** Walk each process's threads, APCs, handles, token, VADs and flags, and the loaded drivers (default true). */
+  readonly internals?: boolean;
+  /** Bounds of those walks (per process; APCs per queue). */
+  readonly internalsCaps?: InternalsCaps;
 }
 
 export { DEFAULT_BASELINE_PAGES, DEFAULT_BASELINE_PROCESSES } from './steps/isolate.ts';
@@ -82,10 +89,12 @@ export function analyzeKernel(ev: EvidenceView, k: KernelContext, opts: AnalyzeO
     if (iso) d.rec.isolation = iso;
   });
   const details = detailsStep({ drafts: records.drafts, vm, layout, base: k.base, build: k.info.build, vmForDtb });
+  const internals = opts.internals === false ? undefined : internalsStep({ drafts: records.drafts, vm, layout, base: k.base, psLoadedModuleList: k.info.psLoadedModuleList !== null ? BigInt(k.info.psLoadedModuleList) : null, vmForDtb, caps: opts.internalsCaps });
   const processes = records.drafts.map((d) => d.rec as ProcessRecord);
+  const tampering = internals ? tamperingStep({ processes, peHeaders: internals.peHeaders, kernelImage: internals.kernelImage }) : NO_NOTES;
   const system = systemStep({ processes, format: ev.format, formatName: ev.formatName, pm, baseline: base.baseline });
 
-  const steps = [listed, scanned, records, isolated, details, system];
+  const steps = [listed, scanned, records, isolated, details, ...(internals ? [internals] : []), tampering, system];
   const capsHit = steps.flatMap((s) => s.capsHit);
   const partial = partialMark({
     format: ev.format,
@@ -107,6 +116,7 @@ export function analyzeKernel(ev: EvidenceView, k: KernelContext, opts: AnalyzeO
     partial,
     capsHit,
     stats: { listed: list?.entries.length ?? 0, scanned: scanned.hits.length, scanHits: scanned.candidates, pagesScanned: scanned.pagesScanned },
+    ...(internals ? { modules: internals.modules } : {}),
   };
 }
 

@@ -6,7 +6,8 @@ import type { AttackMapping, Finding, Severity } from './types.ts';
 export interface FindingRule<C, M = C> {
   readonly rule: string;
   readonly title: string;
-  readonly severity: Severity;
+  /** One severity for every match, or one per match. */
+  readonly severity: Severity | ((m: M) => Severity);
   /** The technique every match shows, or one per match (undefined: none). */
   readonly attack?: AttackMapping | ((m: M) => AttackMapping | undefined);
   /** What in the context the rule fires on (an empty list: it does not fire). */
@@ -32,7 +33,8 @@ export function applyRules<C>(rules: readonly FindingRule<C, unknown>[], c: C): 
   for (const r of rules) {
     for (const m of r.matches(c)) {
       const attack = typeof r.attack === 'function' ? r.attack(m) : r.attack;
-      out.push({ rule: r.rule, title: r.title, severity: r.severity, message: r.message(m), evidence: r.evidence(m), ...(attack ? { attack } : {}) });
+      const severity = typeof r.severity === 'function' ? r.severity(m) : r.severity;
+      out.push({ rule: r.rule, title: r.title, severity, message: r.message(m), evidence: r.evidence(m), ...(attack ? { attack } : {}) });
     }
   }
   return out;

@@ -26,7 +26,7 @@ export interface TamperInput {
   readonly processes: readonly ProcessRecord[];
   /** Private executable regions that start with a PE header ("MZ"), by process index; read only in non-secure processes. */
   readonly peHeaders: ReadonlyMap<number, ReadonlySet<string>>;
-  /** The kernel image's module name (ntoskrnl.exe …): its own kernel APCs on a trustlet thread are routine. */
+  /** The kernel image's module name (ntoskrnl.exe …): a kernel APC whose routine is the kernel's own is reported at high, not critical. */
   readonly kernelImage: string | null;
 }
 
@@ -77,10 +77,10 @@ function handleEvidence(m: HandleMatch): Finding['evidence'] {
   return {
     ...processEvidence(m.target),
     owner: owner(m.owner),
-    handle: hexNum(m.h.handle),
+    handle: m.h.handle,
     type: m.h.type,
     grantedAccess: hexNum(m.h.grantedAccess),
-    rights: m.h.rights,
+    rights: m.tamper,
     object: m.h.object,
     ...(m.h.target?.tid != null ? { tid: m.h.target.tid } : {}),
   };
@@ -109,7 +109,7 @@ export function threadStart(t: ThreadRecord): string | null {
 }
 const USER_LIMIT = 0x0000800000000000n;
 const isUser = (a: string | null) => a !== null && BigInt(a) < USER_LIMIT;
-const isExecutable = (v: VadRecord) => v.protection.includes('EXECUTE');
+const isExecutable = (v: VadRecord) => v.protection?.includes('EXECUTE') === true;
 const within = (a: string | null, v: VadRecord) => a !== null && BigInt(a) >= BigInt(v.start) && BigInt(a) <= BigInt(v.end);
 
 function trustletThreads(inp: TamperInput): ThreadMatch[] {
@@ -123,7 +123,7 @@ function privateExecutable(inp: TamperInput, which: (p: ProcessRecord) => boolea
   inp.processes.forEach((p, i) => {
     if (!which(p)) return;
     for (const v of p.vads ?? []) {
-      if (!v.private || !isExecutable(v)) continue;
+      if (v.private !== true || !isExecutable(v)) continue;
       const threads = (p.threads ?? []).filter((t) => within(threadStart(t), v));
       out.push({ p, v, threads, peHeader: inp.peHeaders.get(i)?.has(v.start) === true });
     }
@@ -140,6 +140,7 @@ function apcEvidence(m: ApcMatch): Finding['evidence'] {
 function vadEvidence(m: VadMatch): Finding['evidence'] {
   return {
     ...processEvidence(m.p),
+    ...(m.threads.length ? { tid: m.threads[0].tid } : {}),
     address: m.v.start,
     end: m.v.end,
     protection: m.v.protection,
@@ -178,14 +179,16 @@ export const TAMPERING_RULES: readonly FindingRule<TamperInput, unknown>[] = [
     message: (m) => `User APC ${m.apc.kapc} is queued to thread ${m.t.tid} of ${ref(m.p)}: NormalRoutine ${m.apc.normalRoutine ?? 'unknown'}${m.apc.module ? ` in ${m.apc.module}` : ' in no mapped image'}. QueueUserApc into a trustlet fails silently; the queued KAPC records the attempt.`,
     evidence: apcEvidence,
   }),
-  rule<TamperInput, ApcMatch>({
+  rule<TamperInput, ApcMatch & { readonly kernelImage: boolean }>({
     rule: 'vsm.trustlet-kernel-apc',
     title: 'A driver queued a kernel APC to a trustlet thread',
-    severity: 'critical',
+    severity: (m) => (m.kernelImage ? 'high' : 'critical'),
     attack: APC_INJECTION,
-    matches: (c) => trustletApcs(c, 'kernel').filter((m) => m.apc.module === null || m.apc.module.toLowerCase() !== c.kernelImage?.toLowerCase()),
+    matches: (c) => trustletApcs(c, 'kernel').map((m) => ({ ...m, kernelImage: m.apc.module !== null && m.apc.module.toLowerCase() === c.kernelImage?.toLowerCase() })),
     message: (m) =>
-      `Kernel APC ${m.apc.kapc} is queued to thread ${m.t.tid} of ${ref(m.p)}: KernelRoutine ${m.apc.kernelRoutine ?? 'unknown'} ${m.apc.module ? `in driver ${m.apc.module}` : 'in no loaded module'}. Driver APCs into a trustlet can destabilise the system.`,
+      m.kernelImage
+        ? `Kernel APC ${m.apc.kapc} is queued to thread ${m.t.tid} of ${ref(m.p)}: KernelRoutine ${m.apc.kernelRoutine ?? 'unknown'} in the kernel image ${m.apc.module} — possibly Windows' own (suspension, termination); check who asked for it.`
+        : `Kernel APC ${m.apc.kapc} is queued to thread ${m.t.tid} of ${ref(m.p)}: KernelRoutine ${m.apc.kernelRoutine ?? 'unknown'} ${m.apc.module ? `in driver ${m.apc.module}` : 'in no loaded module'}. Driver APCs into a trustlet can destabilise the system.`,
     evidence: apcEvidence,
   }),
   rule<TamperInput, VadMatch>({
@@ -204,7 +207,7 @@ export const TAMPERING_RULES: readonly FindingRule<TamperInput, unknown>[] = [
     attack: (p) => (lower(p) === LSAISO ? LSASS_MEMORY : undefined),
     matches: (c) => c.processes.filter((p) => p.secure === true && p.debugPort != null),
     message: (p) => `${ref(p)} has DebugPort ${p.debugPort}: something tried to debug a secure process, which Windows does not let a debugger attach to.`,
-    evidence: (p) => ({ ...processEvidence(p), debugPort: p.debugPort }),
+    evidence: (p) => ({ ...processEvidence(p), address: p.debugPort ?? undefined, debugPort: p.debugPort }),
   }),
   rule<TamperInput, HandleMatch>({
     rule: 'ntos.lsass-handle-access',

@@ -2,6 +2,8 @@
 // ISO-8601 UTC strings (null when unset), strings from the dump as DumpString. The reports layer
 // wraps this in the versioned report model; renderers never touch memory.
 
+import type { ExtendedInfo } from '../ntos/extended-info.ts';
+
 /** "0x" + lower-case hex. */
 export type Hex = string;
 
@@ -170,32 +172,8 @@ export interface ProcessRecord {
   readonly vads?: readonly VadRecord[] | null;
 }
 
-/** The nine PROCESS_EXTENDED_BASIC_INFORMATION flags, bit 0 upward. */
-export const EXTENDED_FLAG_NAMES = [
-  'isProtectedProcess',
-  'isWow64Process',
-  'isProcessDeleting',
-  'isCrossSessionCreate',
-  'isFrozen',
-  'isBackground',
-  'isStronglyNamed',
-  'isSecureProcess',
-  'isSubsystemProcess',
-] as const;
-export type ExtendedFlagName = (typeof EXTENDED_FLAG_NAMES)[number];
-
-export type ExtendedInfo = {
-  /** The composed 32-bit value; null when any of the nine bits is unknown. */
-  readonly flags: number | null;
-  /** Bits known to be set. */
-  readonly knownFlags: number;
-  /** Bits whose value is unknown. */
-  readonly unknownMask: number;
-  /** Where each flag came from, e.g. 'EPROCESS.Flags.ProcessDelete'. */
-  readonly sources: Readonly<Partial<Record<ExtendedFlagName, string>>>;
-  /** Why a flag is null. */
-  readonly reasons: Readonly<Partial<Record<ExtendedFlagName, string>>>;
-} & { readonly [K in ExtendedFlagName]: boolean | null };
+/** The nine PROCESS_EXTENDED_BASIC_INFORMATION flags (src/ntos/extended-info.ts composes them). */
+export { EXTENDED_FLAG_NAMES, type ExtendedFlagName, type ExtendedInfo } from '../ntos/extended-info.ts';
 
 export interface ApcRecord {
   readonly mode: 'kernel' | 'user';
@@ -211,7 +189,7 @@ export interface ThreadRecord {
   readonly ethread: Hex;
   readonly startAddress: Hex | null;
   readonly win32StartAddress: Hex | null;
-  /** The mapped image or driver the start address (Win32StartAddress, else StartAddress) lies in; null: none. */
+  /** The mapped image or driver Win32StartAddress lies in; null: none (or no Win32StartAddress). */
   readonly startModule: string | null;
   readonly createTime: string | null;
   readonly exitTime: string | null;
@@ -234,7 +212,8 @@ export interface HandleRecord {
 }
 
 export interface TokenRecord {
-  readonly user: { readonly sid: string; readonly name: string | null };
+  /** Null when the user SID is unreadable. */
+  readonly user: { readonly sid: string; readonly name: string | null } | null;
   readonly integrity: { readonly sid: string; readonly level: string } | null;
   readonly groups: readonly { readonly sid: string; readonly attributes: number }[];
   readonly privileges: readonly { readonly name: string; readonly present: boolean; readonly enabled: boolean; readonly enabledByDefault: boolean }[];
@@ -246,9 +225,10 @@ export interface VadRecord {
   readonly start: Hex;
   /** Last byte (inclusive), as Volatility prints it. */
   readonly end: Hex;
-  /** E.g. 'PAGE_EXECUTE_READWRITE'. */
-  readonly protection: string;
-  readonly private: boolean;
+  /** E.g. 'PAGE_EXECUTE_READWRITE'; null when the VAD flags are unreadable. */
+  readonly protection: string | null;
+  /** Private (allocated) memory rather than a mapped view; null when unreadable. */
+  readonly private: boolean | null;
   /** Mapped file (image or data) where readable. */
   readonly file: string | null;
   /** Committed pages; null when unknown. */
@@ -257,8 +237,10 @@ export interface VadRecord {
 
 /** A loaded kernel module (PsLoadedModuleList). */
 export interface ModuleRecord {
-  readonly base: Hex;
-  readonly size: number;
+  /** DllBase; null when unreadable. */
+  readonly base: Hex | null;
+  /** SizeOfImage; null when unreadable. */
+  readonly size: number | null;
   readonly name: string | null;
   readonly path: string | null;
 }
