@@ -53,6 +53,8 @@ export interface AnalyzeOptions {
   readonly baselineProcesses?: number;
   /** Pages read per baseline process. */
   readonly baselinePagesPerProcess?: number;
+  /** Whole-analysis isolation work bound (default ISOLATION_WORK_BUDGET); reported in capsHit when reached. */
+  readonly isolationWorkBudget?: number;
   /** Progress of the physical scan. */
   readonly onScanProgress?: (done: number, total: number) => void;
   /** Builds a process address space (default: X64VirtualMemory over the dump's physical memory). */
@@ -83,7 +85,7 @@ export function analyzeKernel(ev: EvidenceView, k: KernelContext, opts: AnalyzeO
   const merged = mergeProcesses(list?.entries ?? [], scanned.hits);
   const records = processRecords(merged, list);
   const base = measureBaseline({ drafts: records.drafts, pm, vmForDtb, maxProcesses: opts.baselineProcesses, pagesPerProcess: opts.baselinePagesPerProcess });
-  const isolated = isolateSecure({ drafts: records.drafts, vm, layout, pm, vmForDtb, baseline: base.baseline });
+  const isolated = isolateSecure({ drafts: records.drafts, vm, layout, pm, vmForDtb, baseline: base.baseline, workBudget: opts.isolationWorkBudget });
   records.drafts.forEach((d, i) => {
     const iso = isolated.isolation.get(i);
     if (iso) d.rec.isolation = iso;

@@ -17,6 +17,8 @@ export interface PageClassification extends IsolationCounts {
   readonly capHit: boolean;
   /** Highest physical page number referenced but absent (data or table page), -1 if none. */
   readonly maxAbsentPfn: number;
+  /** What the classification cost: leaf entries walked plus pages read (for the whole-analysis budget). */
+  readonly work: number;
 }
 
 export interface ClassifyOptions {
@@ -160,6 +162,7 @@ export function classifyUserPages(vm: VirtualMemory, pm: PhysicalMemory, opts: C
     partial: capHit || tablesAbsent > 0,
     capHit,
     maxAbsentPfn,
+    work: walk.pages.length + read,
   };
 }
 
@@ -213,7 +216,7 @@ export function baselineUsable(b: Baseline): { usable: boolean; why: string } {
   return { usable: true, why: `${b.pagesReadable} of ${resident} resident pages of ${b.processes} ordinary processes are readable` };
 }
 
-export function judgeIsolation(c: PageClassification, baseline: Baseline): Isolation {
+export function judgeIsolation(c: Omit<PageClassification, 'work'>, baseline: Baseline): Isolation {
   const resident = c.pagesAbsent + c.pagesUnreadable + c.pagesReadable;
   let verdict: IsolationVerdict;
   let reason: string;

@@ -4,10 +4,10 @@ import type { PhysicalMemory, VirtualMemory } from '../../dump/types.ts';
 import { log } from '../../log.ts';
 import type { KernelLayout } from '../../ntos/layout.ts';
 import { walkVads } from '../../ntos/vad.ts';
-import { classifyUserPages, judgeIsolation, type Baseline } from '../isolation.ts';
+import { classifyUserPages, DEFAULT_MAX_ENTRIES, DEFAULT_MAX_PAGES_READ, judgeIsolation, type Baseline } from '../isolation.ts';
 import { applyRules, rule, whenRule } from '../rules.ts';
 import { pageTableRoot } from '../../dump/numbers.ts';
-import { SECURE_SYSTEM } from '../../ntos/process-names.ts';
+import { knownTrustlet, SECURE_SYSTEM } from '../../ntos/process-names.ts';
 import type { Finding, Isolation } from '../types.ts';
 import { notes, plural, type CapHit, type StepNotes } from './notes.ts';
 import type { Draft, ProcessDraft } from './records.ts';
@@ -91,7 +91,16 @@ export interface IsolationInput {
   readonly pm: PhysicalMemory;
   readonly vmForDtb: (dtb: number) => VirtualMemory;
   readonly baseline: Baseline;
+  /** Whole-analysis isolation work bound (default ISOLATION_WORK_BUDGET). */
+  readonly workBudget?: number;
 }
+
+/**
+ * Whole-analysis bound on isolation work — page-table leaf entries walked plus pages read, summed
+ * over every secure process — so that many forged secure processes cannot multiply the per-process
+ * caps (DEFAULT_MAX_ENTRIES / DEFAULT_MAX_PAGES_READ each). Eight times the per-process entry cap.
+ */
+export const ISOLATION_WORK_BUDGET = 8 * DEFAULT_MAX_ENTRIES;
 
 export interface IsolationStep extends StepNotes {
   /** Isolation per secure process, by draft index. */
@@ -106,17 +115,32 @@ export function isolateSecure(inp: IsolationInput): IsolationStep {
   const reasons: string[] = [];
   const capsHit: CapHit[] = [];
   let maxAbsentPfn = -1;
-  inp.drafts.forEach((d, i) => {
-    if (d.rec.secure !== true || !d.m.info.dtb) return;
+  const budget = inp.workBudget ?? ISOLATION_WORK_BUDGET;
+  let left = budget;
+  const notJudged: number[] = [];
+  // The trustlets we know and Secure System first: forged secure processes spend what is left.
+  const secure = inp.drafts.map((d, i) => [d, i] as const).filter(([d]) => d.rec.secure === true && d.m.info.dtb);
+  const known = (d: ProcessDraft) => (knownTrustlet(d.rec.name.text) || d.rec.name.text === SECURE_SYSTEM ? 0 : 1);
+  secure.sort((a, b) => known(a[0]) - known(b[0]) || a[1] - b[1]);
+  for (const [d, i] of secure) {
+    if (left <= 0) {
+      notJudged.push(d.rec.pid);
+      continue;
+    }
     const vadRoot = d.m.info.vadRoot;
     const vads = vadRoot !== undefined && vadRoot !== 0n ? walkVads(inp.vm, inp.layout, vadRoot) : undefined;
-    const c = classifyUserPages(inp.vmForDtb(pageTableRoot(d.m.info.dtb)), inp.pm, { vads: vads?.ranges });
+    const c = classifyUserPages(inp.vmForDtb(pageTableRoot(d.m.info.dtb!)), inp.pm, { vads: vads?.ranges, maxEntries: Math.min(DEFAULT_MAX_ENTRIES, left), maxPagesRead: Math.min(DEFAULT_MAX_PAGES_READ, left) });
+    left -= c.work;
     if (c.capHit) capsHit.push({ cap: `isolation.pages(pid ${d.rec.pid})`, limit: 0 });
     maxAbsentPfn = Math.max(maxAbsentPfn, c.maxAbsentPfn);
     const iso = judgeIsolation({ ...c, partial: c.partial || (vads !== undefined && !vads.complete) }, inp.baseline);
     isolation.set(i, iso);
     if (iso.partial) reasons.push(`The page walk of ${d.rec.name.text} (PID ${d.rec.pid}) is incomplete${c.tablePagesAbsent ? ` (${c.tablePagesAbsent} page-table pages absent)` : ''}.`);
     findings.push(...applyRules(ISOLATION_RULES, { rec: d.rec, iso }));
-  });
+  }
+  if (notJudged.length) {
+    capsHit.push({ cap: 'analysis.isolation-work', limit: budget });
+    reasons.push(`The whole-analysis isolation budget (${budget} page-table entries and pages) ran out: ${notJudged.length} secure process${plural(notJudged.length, 'es')} not judged (PID ${notJudged.slice(0, 20).join(', ')}${notJudged.length > 20 ? ', …' : ''}).`);
+  }
   return { isolation, maxAbsentPfn, ...notes({ findings, reasons, capsHit }) };
 }
