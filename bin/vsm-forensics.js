@@ -3,9 +3,10 @@
 // `prepack` before packing). VSM_FORENSICS_FROM_SOURCE=1 — set by the test runner (package.json
 // "ava") — runs src/ through tsx instead, so tests never exercise a stale build; a package
 // installed from the registry has no src/ and no tsx, and never takes that branch.
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-if (process.env.VSM_FORENSICS_FROM_SOURCE === '1') {
+if (process.env.VSM_FORENSICS_FROM_SOURCE === '1' && existsSync(new URL('../src/main.ts', import.meta.url))) {
   const { register } = await import('tsx/esm/api');
   register();
   await import('../src/main.ts');

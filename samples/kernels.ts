@@ -2,6 +2,8 @@
 // The ISF holds no build number: builds come from the source repository's table (isf/SOURCES.md).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { InputPathError } from '../src/errors.ts';
 import { packageInfo } from '../src/package-info.ts';
 
 export interface KnownKernel {
@@ -25,16 +27,27 @@ export function defaultIsfRoot(): string {
   return join(packageInfo().root, '..', 'shared', 'data', 'isf');
 }
 
+/** The ISF files shipped with the package (the default scenario's kernel; see samples/isf/SOURCES.md). */
+export const BUNDLED_ISF_ROOT = fileURLToPath(new URL('./isf', import.meta.url));
+
 export function isfPathFor(guidAge: string, root = defaultIsfRoot()): string {
   return join(root, 'windows', 'ntkrnlmp.pdb', `${guidAge}.json.xz`);
 }
 
-/** Resolves "19041", "10.0.19041.804", a GUID-age or a path to an ISF file path. */
-export function resolveKernel(spec: string, root = defaultIsfRoot()): { path: string; known?: KnownKernel } {
+/** A known kernel's ISF: from ../shared/data/isf when present, else the copy shipped with the package. */
+function findIsf(k: KnownKernel): string {
+  const places = [defaultIsfRoot(), BUNDLED_ISF_ROOT].map((r) => isfPathFor(k.guidAge, r));
+  const found = places.find((p) => existsSync(p));
+  if (found) return found;
+  throw new InputPathError(`no ISF file for kernel ${k.guidAge} (build ${k.build}) in ${places.join(' or ')}: put ../shared beside the package, or pass --isf FILE`);
+}
+
+/** Resolves "19041", "10.0.19041.804", a GUID-age or a path to an ISF file path (`root`: look only there). */
+export function resolveKernel(spec: string, root?: string): { path: string; known?: KnownKernel } {
   const up = spec.toUpperCase();
   let known = KNOWN_KERNELS.find((k) => k.guidAge === up || k.version === spec);
   if (!known && /^\d{5}$/.test(spec)) known = KNOWN_KERNELS.find((k) => k.build === Number(spec));
-  if (known) return { path: isfPathFor(known.guidAge, root), known };
+  if (known) return { path: root === undefined ? findIsf(known) : isfPathFor(known.guidAge, root), known };
   if (existsSync(spec)) return { path: spec };
   throw new Error(`unknown kernel "${spec}": give a build (e.g. 19041), a GUID-age from ../shared/data/isf, or an ISF path`);
 }

@@ -5,7 +5,7 @@
 // scenario JSON, shipped ISF files and notices), so each module finds its data at the same relative
 // URL in dist/ as in src/. Plain JavaScript: it runs before anything is built.
 import { spawnSync } from 'node:child_process';
-import { cpSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +27,9 @@ function walk(dir) {
 // npm runs both `prepack` and `prepare` for `npm pack`/`npm publish`: build once, in prepack.
 if (process.argv.includes('--skip-when-packing') && (process.env.npm_command === 'pack' || process.env.npm_command === 'publish')) process.exit(0);
 
+// An installed package ships dist/ already built and no sources: nothing to do.
+if (!existsSync(join(ROOT, 'tsconfig.build.json'))) process.exit(0);
+
 rmSync(DIST, { recursive: true, force: true });
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 const r = spawnSync(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
@@ -43,4 +46,4 @@ for (const tree of TREES) {
     copied++;
   }
 }
-process.stdout.write(`build: dist/ compiled, ${copied} data files copied\n`);
+process.stderr.write(`build: dist/ compiled, ${copied} data files copied\n`);
