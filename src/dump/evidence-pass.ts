@@ -191,7 +191,8 @@ function workerSink(cap: number): HashSink {
   const shared = Array.from({ length: SLOTS }, () => new SharedArrayBuffer(cap));
   const views = shared.map((s) => Buffer.from(s));
   const digestBuf = new SharedArrayBuffer(DIGEST_HEX);
-  const worker = new Worker(WORKER, { eval: true, workerData: { ctrl: ctrlBuf, slots: shared, digest: digestBuf } });
+  // No preloads (--import tsx, the orphan guard): the hash worker needs node:crypto only.
+  const worker = new Worker(WORKER, { eval: true, execArgv: [], workerData: { ctrl: ctrlBuf, slots: shared, digest: digestBuf } });
   worker.unref();
   let produced = 0;
   let closed = false;
