@@ -7,6 +7,8 @@ import type { AttackMapping, Finding, ProcessRecord, Severity } from '../vsm/typ
 import { findingProcess, processKey, type Report } from './model.ts';
 import { jsonStringify } from './sanitize.ts';
 import { parentIndexes } from './tree.ts';
+import { splitCommandLine } from './command-line.ts';
+import { fullProcessName } from '../vsm/full-name.ts';
 
 /** The ECS version the events follow (test/data/ecs_flat.json holds its field list). */
 export const ECS_VERSION = '9.4.0';
@@ -90,11 +92,18 @@ function common(r: Report, at: string): Doc {
     agent: { type: r.tool.name, name: r.tool.name, version: r.tool.version },
     host: {
       architecture: e.machine === 'AMD64' ? 'x86_64' : undefined,
+      // The imaged machine's identity (issue 14): COMPUTERNAME as its environments agree on it.
+      name: r.host?.computerName ?? undefined,
+      hostname: r.host?.computerName ?? undefined,
+      domain: r.host?.domain ?? r.host?.dnsDomain ?? undefined,
+      uptime: uptimeSeconds(r),
       os: {
         type: 'windows',
         family: 'windows',
         platform: 'windows',
-        name: 'Windows',
+        name: r.host?.os.name ?? 'Windows',
+        version: r.host?.os.version ?? undefined,
+        full: r.host?.os.name && build !== null ? `${r.host.os.name} (build ${build}${r.host.os.productType ? `, ${r.host.os.productType}` : ''})` : undefined,
         // Every Windows 10/11/Server 2016+ kernel reports version 10.0; the build tells them apart.
         kernel: build !== null && build >= 10240 ? `10.0.${build}` : undefined,
       },
@@ -107,6 +116,45 @@ function common(r: Report, at: string): Doc {
       hash: { sha256: e.sha256 },
     },
   };
+}
+
+/** Seconds from boot to the dump, when both are known. */
+function uptimeSeconds(r: Report): number | undefined {
+  const boot = r.host?.bootTime ? Date.parse(r.host.bootTime) : NaN;
+  const dump = r.host?.dumpTime ? Date.parse(r.host.dumpTime) : NaN;
+  return Number.isFinite(boot) && Number.isFinite(dump) && dump >= boot ? Math.floor((dump - boot) / 1000) : undefined;
+}
+
+/** ECS process.* for one process: full name, drive-letter executable, command line and its arguments, times, parent. */
+function processFields(r: Report, p: ProcessRecord, parent: ProcessRecord | undefined): Doc {
+  const cmd = p.commandLine?.text;
+  const split = cmd !== undefined ? splitCommandLine(cmd) : undefined;
+  const pcmd = parent?.commandLine?.text;
+  return {
+    pid: p.pid,
+    name: fullProcessName(p),
+    executable: p.imagePathDos ?? p.imagePath?.text,
+    command_line: cmd,
+    args: split?.args,
+    args_count: split?.count,
+    working_directory: p.currentDirectory?.text,
+    start: p.createTime,
+    end: p.exitTime,
+    entity_id: entityId(r, p),
+    parent: {
+      pid: p.ppid ?? undefined,
+      entity_id: parent ? entityId(r, parent) : undefined,
+      name: parent ? fullProcessName(parent) : undefined,
+      executable: parent ? (parent.imagePathDos ?? parent.imagePath?.text) : undefined,
+      command_line: pcmd,
+      args: pcmd !== undefined ? splitCommandLine(pcmd).args : undefined,
+      start: parent?.createTime,
+    },
+  };
+}
+
+function userFields(p: ProcessRecord | undefined): Doc | undefined {
+  return p?.user ? { name: p.user.name, domain: p.user.domain } : undefined;
 }
 
 function vsmCommon(r: Report, timestampSource: string): Doc {
@@ -181,16 +229,8 @@ function processEvent(r: Report, p: ProcessRecord, parent: ProcessRecord | undef
       id: eventId(r, 'process', processKey(p)),
     },
     message: `${p.name.text} (PID ${p.pid}, PPID ${p.ppid ?? 'unknown'})${flags.length ? ' ' + flags.join(', ') : ''}`,
-    process: {
-      pid: p.pid,
-      name: p.name.text,
-      executable: p.imagePath?.text,
-      start: p.createTime,
-      end: p.exitTime,
-      entity_id: entityId(r, p),
-      parent: { pid: p.ppid ?? undefined, entity_id: parent ? entityId(r, parent) : undefined, name: parent?.name.text },
-      exit_code: p.terminated && p.exitStatus != null && p.exitStatus !== STATUS_PENDING ? p.exitStatus : undefined,
-    },
+    process: { ...processFields(r, p, parent), exit_code: p.terminated && p.exitStatus != null && p.exitStatus !== STATUS_PENDING ? p.exitStatus : undefined },
+    user: userFields(p),
     vsm: {
       ...vsmBase,
       ...internalsFields(p),
@@ -217,7 +257,13 @@ function processEvent(r: Report, p: ProcessRecord, parent: ProcessRecord | undef
       unlinked: p.unlinked,
       unreadable_fields: p.unreadableFields ? [...p.unreadableFields] : undefined,
       name_raw_hex: p.name.rawHex,
+      image_file_name: p.name.text,
+      image_path_nt: p.imagePath?.text,
       executable_raw_hex: p.imagePath?.rawHex,
+      executable_source: p.imagePathDos ? (p.imagePathDosSource ?? undefined) : p.imagePath ? 'nt-device-path' : undefined,
+      environment: p.environment ? Object.fromEntries(Object.entries(p.environment).map(([k, v]) => [snake(k), v])) : undefined,
+      dll_count: p.dlls ? p.dlls.length : undefined,
+      detail_reasons: p.detailReasons ? Object.fromEntries(Object.entries(p.detailReasons).map(([k, v]) => [snake(k), v])) : undefined,
     },
   };
 }
@@ -235,6 +281,18 @@ function threatFields(a: AttackMapping | undefined): Doc | undefined {
       subtechnique: a.subtechniqueId ? { id: [a.subtechniqueId], name: a.subtechniqueName ? [a.subtechniqueName] : undefined, reference: [attackReference(a.subtechniqueId)] } : undefined,
     },
   };
+}
+
+const PARENTS = new WeakMap<Report, { index: Map<ProcessRecord, number>; parents: number[] }>();
+/** The parent record the process tree gives (computed once per report). */
+function parentOf(r: Report, p: ProcessRecord): ProcessRecord | undefined {
+  let c = PARENTS.get(r);
+  if (!c) {
+    c = { index: new Map(r.processes.map((x, i) => [x, i])), parents: parentIndexes(r.processes) };
+    PARENTS.set(r, c);
+  }
+  const i = c.parents[c.index.get(p) ?? -1];
+  return i !== undefined && i >= 0 ? r.processes[i] : undefined;
 }
 
 function findingEvent(r: Report, f: Finding, index: number, base: Doc, vsmBase: Doc): Doc {
@@ -256,14 +314,12 @@ function findingEvent(r: Report, f: Finding, index: number, base: Doc, vsmBase: 
     rule: { id: f.rule, name: f.rule, description: f.title, ruleset: r.tool.name, category: f.rule.split('.')[0] },
     message: f.message,
     threat: threatFields(f.attack),
-    process: p
-      ? { pid: p.pid, name: p.name.text, executable: p.imagePath?.text, entity_id: entityId(r, p), parent: p.ppid === null ? undefined : { pid: p.ppid }, thread: typeof rest.tid === 'number' ? { id: rest.tid } : undefined }
-      : pid !== undefined
-        ? { pid }
-        : undefined,
+    process: p ? { ...processFields(r, p, parentOf(r, p)), thread: typeof rest.tid === 'number' ? { id: rest.tid } : undefined } : pid !== undefined ? { pid } : undefined,
+    user: userFields(p),
     vsm: {
       ...vsmBase,
       finding: { severity: f.severity, title: f.title },
+      guidance: f.guidance ? { meaning: f.guidance.meaning, next: f.guidance.next } : undefined,
       evidence: {
         pid,
         eprocess_va: eprocessVa,
@@ -322,6 +378,19 @@ function summaryEvent(r: Report, base: Doc, vsmBase: Doc): Doc {
         findings: { ...s.findings },
       },
       highest_severity: s.highestSeverity,
+      host: r.host
+        ? {
+            computer_name_source: r.host.computerNameSource,
+            computer_name_conflicts: r.host.conflicts.map((c) => ({ value: c.value, pids: [...c.pids] })),
+            dns_domain: r.host.dnsDomain,
+            product_type: r.host.os.productType,
+            boot_time: r.host.bootTime,
+            dump_time: r.host.dumpTime,
+            dump_time_source: r.host.dumpTimeSource,
+            drives: r.host.drives.map((d) => ({ letter: d.letter, target: d.target })),
+            reasons: [...r.host.reasons],
+          }
+        : undefined,
       partial_reasons: [...r.partial.reasons],
       missing_ranges: r.partial.missingRanges.map((m) => ({ start: m.start, pages: m.pages, reason: m.reason })),
       caps_hit: r.capsHit.map((c) => ({ cap: c.cap, limit: c.limit })),
