@@ -17,7 +17,7 @@ import { X64VirtualMemory } from '../dump/x64.ts';
 import type { KernelDiscovery } from './kernel.ts';
 import type { FieldPlace, KernelLayout, LayoutFieldKey } from './layout.ts';
 import { IMAGE_FILE_NAME_BYTES, imageFileNameBytes, knownTrustlet, SECOND_LIST_ENTRIES, SECURE_SYSTEM, SYSTEM_PROCESS } from './process-names.ts';
-import { CANONICAL_KERNEL_MIN, hex } from '../dump/numbers.ts';
+import { CANONICAL_KERNEL_MIN, filetimeSane, hex } from '../dump/numbers.ts';
 
 export const INFER_LIMITS = {
   /** Processes walked to confirm the offsets. */
@@ -231,13 +231,21 @@ export function inferLayout(k: KernelDiscovery): Inference {
     evidence.push(`InheritedFromUniqueProcessId +${hex(ppidCands[0])}: 0 for System, 4 for "${secondName}", a listed PID for most others`);
   } else refused.push(`parent PID: ${ppidCands.length === 0 ? 'no offset' : `${ppidCands.length} offsets`} fit (0 for System, 4 for the second process, PIDs for the rest): not reported`);
 
-  // 9. The secure-process marker, only when confirmed by the processes that must (not) have it.
+  // 9. CreateTime: the one offset holding a plausible FILETIME for every listed process, in list
+  //    (creation) order — System first, as early as any. Anything less than one unique fit: not reported.
+  const ct = inferCreateTime(procs, oName);
+  if (ct.offset !== undefined) {
+    fields['EPROCESS.CreateTime'] = { offset: ct.offset, size: 8 };
+    evidence.push(ct.reason);
+  } else refused.push(ct.reason);
+
+  // 10. The secure-process marker, only when confirmed by the processes that must (not) have it.
   const marker = inferSecureMarker(procs, oPid, k.build);
   if (marker.field) {
     fields[marker.field.key] = { offset: marker.field.offset, size: 8 };
     evidence.push(marker.reason);
   } else refused.push(marker.reason);
-  refused.push('Protection, CreateTime, ExitTime, Peb, Session, VadRoot and sizeof(_EPROCESS) are not inferred: those columns stay empty and the pool scan cannot size process objects');
+  refused.push('Protection, ExitTime, Peb, Session, VadRoot and sizeof(_EPROCESS) are not inferred: those columns stay empty and the pool scan cannot size process objects');
 
   const inferredKeys = Object.keys(fields) as LayoutFieldKey[];
   const layout: KernelLayout = {
@@ -257,6 +265,34 @@ export function inferLayout(k: KernelDiscovery): Inference {
     evidence,
     refused,
   };
+}
+
+/** List order may invert processes created at the same moment on two processors: this many inversions are tolerated. */
+const MAX_CREATE_ORDER_INVERSIONS = (n: number) => 1 + Math.floor(n / 50);
+/** Fewest processes (and distinct times) for a CreateTime offset to be believed. */
+const MIN_CREATE_TIME_PROCESSES = 4;
+
+/**
+ * EPROCESS.CreateTime: an 8-aligned offset before ImageFileName whose value is a sane FILETIME
+ * (1990..2200) for every listed process, never earlier than System's, in list order (processes are
+ * appended when created) up to a few inversions, with several distinct values. Exactly one offset
+ * must fit; otherwise nothing is reported.
+ */
+function inferCreateTime(procs: readonly { bytes: Buffer }[], oName: number): { offset?: number; reason: string } {
+  if (procs.length < MIN_CREATE_TIME_PROCESSES) return { reason: `CreateTime: ${procs.length} listed processes are too few to tell a time from chance` };
+  const fits: number[] = [];
+  for (let o = 0; o + 8 <= oName; o += 8) {
+    const v = procs.map((p) => (o + 8 <= p.bytes.length ? p.bytes.readBigUInt64LE(o) : 0n));
+    if (!v.every(filetimeSane)) continue;
+    if (v.some((x) => x < v[0]!)) continue;
+    let inversions = 0;
+    for (let i = 1; i < v.length; i++) if (v[i]! < v[i - 1]!) inversions++;
+    if (inversions > MAX_CREATE_ORDER_INVERSIONS(v.length)) continue;
+    if (new Set(v).size < MIN_CREATE_TIME_PROCESSES) continue;
+    fits.push(o);
+  }
+  if (fits.length === 1) return { offset: fits[0], reason: `CreateTime +${hex(fits[0]!)}: the only offset holding a plausible FILETIME for all ${procs.length} listed processes, in list order, none before System's` };
+  return { reason: `CreateTime: ${fits.length === 0 ? 'no offset' : `${fits.length} offsets`} hold plausible FILETIMEs in list order for every process: not reported` };
 }
 
 /**
