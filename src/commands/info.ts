@@ -5,6 +5,7 @@ import { openDump } from '../dump/open.ts';
 import { hashEvidence } from '../dump/hash.ts';
 import { dumpTypeName, machineName } from '../dump/crash-structs.ts';
 import { PAGE_SIZE, type Dump } from '../dump/types.ts';
+import { FilePhysicalMemory } from '../dump/physical.ts';
 import { filetimeToIso, hex } from '../dump/numbers.ts';
 import { createProgress } from '../reports/progress.ts';
 import { jsonStringify, terminalText } from '../reports/sanitize.ts';
@@ -14,6 +15,10 @@ import type { Argv } from 'yargs';
 import { exitWith, tableCheck, type ArgvOf, type GlobalArgs, type OptionTable } from './args.ts';
 import { entry } from './catalogue.ts';
 
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
 
 const PRODUCT_TYPES: Record<number, string> = { 1: 'workstation', 2: 'domain controller', 3: 'server' };
 const MAX_LISTED_RUNS = 64;
@@ -98,7 +103,7 @@ export function describeDump(d: Dump, sha256: string | null): InfoReport {
       prevEnd = r.basePage + r.pageCount;
       runCount++;
     }
-    const missingPages = (p as { missingPages?: number }).missingPages ?? p.missing.reduce((a, m) => a + m.pageCount, 0);
+    const missingPages = p instanceof FilePhysicalMemory ? p.missingPages : p.missing.reduce((a, m) => a + m.pageCount, 0);
     physical = {
       runCount,
       presentPages: p.presentPages,
@@ -186,13 +191,14 @@ export function renderInfoText(r: InfoReport): string {
   } else {
     row('Physical memory', 'none in this format');
   }
-  const tri = r.details.triage as Record<string, unknown> | undefined;
-  if (tri) {
-    const k = tri.kernel as { name: string | null; dllBase: string; sizeOfImage: string } | null;
-    row('Triage drivers', `${tri.driverCount}${k ? `; [0] ${k.name ?? '?'} at ${k.dllBase} (size ${k.sizeOfImage})` : ''}`);
-    row('Triage process blob', `at file offset ${tri.processOffset}; thread at ${tri.threadOffset}`);
-    const blocks = tri.dataBlocks as { count: number; bytes: number };
-    row('Triage memory blocks', `${blocks.count} (${size(blocks.bytes)} of virtual memory)`);
+  // details are the dump layer's untyped facts: read with guards, not casts.
+  const tri = r.details.triage;
+  if (isRecord(tri)) {
+    const k = isRecord(tri.kernel) ? tri.kernel : null;
+    row('Triage drivers', `${String(tri.driverCount)}${k ? `; [0] ${terminalText(String(k.name ?? '?'))} at ${String(k.dllBase)} (size ${String(k.sizeOfImage)})` : ''}`);
+    row('Triage process blob', `at file offset ${String(tri.processOffset)}; thread at ${String(tri.threadOffset)}`);
+    const blocks = isRecord(tri.dataBlocks) ? tri.dataBlocks : {};
+    row('Triage memory blocks', `${String(blocks.count ?? '?')} (${typeof blocks.bytes === 'number' ? size(blocks.bytes) : '?'} of virtual memory)`);
   }
   if (r.discovery) {
     const dsc = r.discovery;

@@ -94,6 +94,11 @@ export async function runWhich(argv: WhichInput): Promise<number> {
   return report.symbols.found ? ExitCode.Ok : ExitCode.SymbolsNeeded;
 }
 
+/** What to fetch, with its URL ('' when there is none to give). */
+function withUrl(w: KernelSymbolsNeededError['wanted']): NonNullable<WhichReport['symbols']['missing']> {
+  return { ...w, url: w.url ?? '' };
+}
+
 export async function which(
   k: KernelDiscovery,
   dump: { path: string; format: string; formatName: string },
@@ -149,11 +154,7 @@ export async function which(
           }
         : null,
       tried: [...(resolved?.tried ?? miss?.tried ?? [])],
-      missing: miss
-        ? k.pdb
-          ? (wantedFor(k.pdb, opts.symbolServer) as WhichReport['symbols']['missing'])
-          : { ...miss.wanted, url: miss.wanted.url ?? '' }
-        : null,
+      missing: miss ? withUrl(k.pdb ? wantedFor(k.pdb, opts.symbolServer) : miss.wanted) : null,
       table: { kernels: table.kernels, builds: table.builds, loadMs: Math.round(layoutTableLoadMs() * 10) / 10 },
     },
     inference,
