@@ -122,16 +122,22 @@ test.serial('the worker CLI stops on SIGTERM with its Redis stopped (no job runn
   }
 });
 
-test.serial('a running analysis gets the grace period, then is stopped, with Redis stopped', async (t) => {
+/** A fake worker holding a hung analysis of a freshly queued job, its Redis already stopped. */
+async function hungJobRedisStopped(queue: string, graceMs: number): Promise<{ w: Proc; sha: string; out: string; analyzerPid: number }> {
   const redis = await startRedis(TMP);
-  const out = join(TMP, 'grace-out');
+  const out = join(TMP, `${queue}-out`);
   mkdirSync(out, { recursive: true });
-  const sha = await submitted(redis, 'grace', Buffer.concat([Buffer.from('HANG'), randomBytes(4096)]), out);
-  const w = launch(['--import', 'tsx', FAKE_WORKER, redis.url, 'grace', '3000']);
+  const sha = await submitted(redis, queue, Buffer.concat([Buffer.from('HANG'), randomBytes(4096)]), out);
+  const w = launch(['--import', 'tsx', FAKE_WORKER, redis.url, queue, String(graceMs)]);
+  const started = () => w.lines.find((l) => l.includes(`analyzer ${sha} pid `));
+  await until('the analysis to start', () => started() !== undefined);
+  await redis.stop();
+  return { w, sha, out, analyzerPid: Number(/pid (\d+)/.exec(started()!)![1]) };
+}
+
+test.serial('a running analysis gets the grace period, then is stopped, with Redis stopped', async (t) => {
+  const { w, sha, out, analyzerPid } = await hungJobRedisStopped('grace', 3000);
   try {
-    await until('the analysis to start', () => w.lines.some((l) => l.includes(`analyzer ${sha} pid `)));
-    const analyzerPid = Number(/pid (\d+)/.exec(w.lines.find((l) => l.includes(`analyzer ${sha} pid `))!)![1]);
-    await redis.stop();
     const t0 = Date.now();
     w.child.kill('SIGTERM');
     const e = await exitWithin(w, STOP_DEADLINE_MS);
@@ -146,16 +152,9 @@ test.serial('a running analysis gets the grace period, then is stopped, with Red
 });
 
 test.serial('a second SIGTERM stops the worker at once, with Redis stopped and an analysis running', async (t) => {
-  const redis = await startRedis(TMP);
-  const out = join(TMP, 'twice-out');
-  mkdirSync(out, { recursive: true });
-  const sha = await submitted(redis, 'twice', Buffer.concat([Buffer.from('HANG'), randomBytes(4096)]), out);
   const GRACE_MS = 600_000;
-  const w = launch(['--import', 'tsx', FAKE_WORKER, redis.url, 'twice', String(GRACE_MS)]);
+  const { w, analyzerPid } = await hungJobRedisStopped('twice', GRACE_MS);
   try {
-    await until('the analysis to start', () => w.lines.some((l) => l.includes(`analyzer ${sha} pid `)));
-    const analyzerPid = Number(/pid (\d+)/.exec(w.lines.find((l) => l.includes(`analyzer ${sha} pid `))!)![1]);
-    await redis.stop();
     const t0 = Date.now();
     w.child.kill('SIGTERM');
     await until('the first signal to be taken', () => w.lines.some((l) => l.includes('SIGTERM: finishing')));
