@@ -133,3 +133,17 @@ test('ECS: process command line, args, drive-letter executable, parent, user and
   t.is(alert.process.command_line, '"C:\\Users\\Public\\svch0st.exe" -k netsvcs');
   t.truthy(alert.vsm.guidance.next);
 });
+
+test('terminal: findings with context lines; --wide adds the command-line column', async (t) => {
+  const { renderTerminal } = await import('../src/reports/terminal.ts');
+  const a = F.exposed();
+  const procs = a.processes.map((x) => (x.pid === 7720 ? { ...x, commandLine: { text: 'svch0st.exe -k netsvcs' } } : x));
+  const r = buildReport({ ...a, processes: procs }, F.runInfo(), F.evidenceInfo());
+  const narrow = renderTerminal(r, { width: 120 });
+  t.regex(narrow, /ntos\.process-unlinked[^\n]*\n\s+process\s+svch0st\.exe \(PID 7720\)[^\n]*\n\s+command\s+svch0st\.exe -k netsvcs\n\s+parent\s+explorer\.exe/);
+  t.regex(narrow, /next\s+Treat as compromise/);
+  t.notRegex(narrow.split('Findings')[0], /COMMAND LINE/);
+  const wide = renderTerminal(r, { wide: true });
+  t.regex(wide, /COMMAND LINE/);
+  t.regex(wide.split('Findings')[0], /svch0st\.exe -k netsvcs/);
+});

@@ -1,7 +1,7 @@
 // The terminal view: header, partial banner, an aligned process table (tree order), findings and
 // the verdict last, where the eye lands. Colour only when the caller asks (TTY and no NO_COLOR);
 // every string from the evidence goes through terminalText, so no control character reaches the tty.
-import type { ProcessRecord, Severity, VsmVerdict } from '../vsm/types.ts';
+import type { Finding, ProcessRecord, Severity, VsmVerdict } from '../vsm/types.ts';
 import { severityRank, type Report } from './model.ts';
 import { displayWidth, terminalText } from './sanitize.ts';
 import { processTree } from './tree.ts';
@@ -150,6 +150,7 @@ export function renderTerminal(report: Report, options: TerminalOptions = {}): s
         .filter(Boolean)
         .join(', ');
       out.push(`  ${paint(pad(f.severity.toUpperCase(), sevWidth), SEVERITY_STYLE[f.severity])}  ${t(f.rule)}  ${t(f.message)}${where ? paint(`  [${where}]`, ['dim']) : ''}`);
+      for (const l of findingContextLines(f)) out.push(paint(`  ${' '.repeat(sevWidth)}  ${l}`, ['dim']));
     }
     out.push('');
   }
@@ -165,6 +166,23 @@ export function renderTerminal(report: Report, options: TerminalOptions = {}): s
 }
 
 type Paint = (s: string, styles: Style[]) => string;
+
+/** A finding's context as indented lines: the process (path, user, time), its command line, its parent, what to check next. */
+function findingContextLines(f: Finding): string[] {
+  const t = terminalText;
+  const c = f.context;
+  const lines: string[] = [];
+  const p = c?.process;
+  if (p) {
+    lines.push(`process  ${t(p.name ?? '?')} (PID ${p.pid ?? '?'})${p.path ? `  ${t(p.path)}` : ''}${p.user ? `  user ${t(p.user)}` : ''}${p.createTime ? `  created ${shortTime(p.createTime)}` : ''}`);
+    if (p.commandLine) lines.push(`command  ${t(p.commandLine)}`);
+  }
+  const q = c?.parent;
+  if (q) lines.push(`parent   ${t(q.name ?? 'not in the dump')} (PID ${q.pid ?? '?'})${q.path ? `  ${t(q.path)}` : ''}${q.commandLine ? `  ${t(q.commandLine)}` : ''}`);
+  if (f.attack) lines.push(`att&ck   ${t(f.attack.subtechniqueId ?? f.attack.techniqueId)} ${t(f.attack.subtechniqueName ?? f.attack.techniqueName)}`);
+  if (f.guidance) lines.push(`next     ${t(f.guidance.next)}`);
+  return lines;
+}
 
 /** The process table in tree order (names indented by depth), fitted to the terminal width. */
 function processTable(report: Report, options: TerminalOptions, paint: Paint): string[] {
@@ -186,15 +204,17 @@ function processTable(report: Report, options: TerminalOptions, paint: Paint): s
         shortTime(p.createTime),
         shortTime(p.exitTime),
         p.eprocess.va ?? `PA ${p.eprocess.pa ?? '?'}`,
+        wide ? t(p.commandLine?.text ?? '') : '',
       ],
     }));
-  const head = ['PID', 'PPID', 'NAME', 'FLAGS', 'PROTECTION', 'TRUSTLET', 'ISOLATION (readable/mapped)', 'CREATED (UTC)', 'EXITED (UTC)', 'EPROCESS'];
+  const head = ['PID', 'PPID', 'NAME', 'FLAGS', 'PROTECTION', 'TRUSTLET', 'ISOLATION (readable/mapped)', 'CREATED (UTC)', 'EXITED (UTC)', 'EPROCESS', 'COMMAND LINE'];
+  const COMMAND = head.length - 1;
   const NAME = 2;
   const numeric = [true, true];
   const widths = head.map((h, i) => Math.max(displayWidth(h), ...rows.map((r) => displayWidth(r.cells[i]))));
   if (!wide) widths[NAME] = Math.min(widths[NAME], Math.max(displayWidth(head[NAME]), options.nameWidth ?? 30));
   // Drop columns that are empty on every row (e.g. EXITED on a clean list) to keep lines short.
-  const keep = head.map((_, i) => i === 0 || i === NAME || wide || rows.some((r) => r.cells[i] !== ''));
+  const keep = head.map((_, i) => (i === COMMAND ? wide : i === 0 || i === NAME || wide || rows.some((r) => r.cells[i] !== '')));
   const total = () => widths.reduce((sum, w, i) => sum + (keep[i] ? w + COLUMN_GAP : 0), -COLUMN_GAP);
   const hidden: string[] = [];
   const limit = wide ? undefined : options.width;
