@@ -96,6 +96,9 @@ function handleName(h: NonNullable<ProcessRecord['handles']>[number]): string {
   return h.name ?? '';
 }
 
+/** "\Device\HarddiskVolume3" before a file name. */
+const DEVICE_PREFIX = /^\\Device\\[^\\]+/;
+
 type Compare = (rows: Row[], procs: readonly ProcessRecord[], problems: string[]) => { compared: number; same: number };
 
 const COMPARE: Record<Plugin, Compare> = {
@@ -105,7 +108,8 @@ const COMPARE: Record<Plugin, Compare> = {
     const vol = byPid(rows);
     for (const p of procs) {
       if (!p.handles || !p.sources.includes('list')) continue;
-      const v = (vol.get(p.pid) ?? []).map((r) => `${hx(r.HandleValue)} ${r.Type} ${hx(r.GrantedAccess)} ${low48(hx(r.Offset))} ${r.Name ?? ''}`);
+      // Volatility names a File with its device (file_name_with_device); we keep FILE_OBJECT.FileName alone.
+      const v = (vol.get(p.pid) ?? []).map((r) => `${hx(r.HandleValue)} ${r.Type} ${hx(r.GrantedAccess)} ${low48(hx(r.Offset))} ${r.Type === 'File' ? String(r.Name ?? '').replace(DEVICE_PREFIX, '') : (r.Name ?? '')}`);
       const m = p.handles.map((h) => `0x${h.handle.toString(16)} ${h.type} 0x${h.grantedAccess.toString(16)} ${low48(h.object)} ${handleName(h)}`);
       compared += Math.max(v.length, m.length);
       same += diffSets('handles', p.pid, v, m, problems).same;
@@ -118,8 +122,9 @@ const COMPARE: Record<Plugin, Compare> = {
     const vol = byPid(rows);
     for (const p of procs) {
       if (!p.threads || !p.sources.includes('list')) continue;
-      const v = (vol.get(p.pid) ?? []).map((r) => `${r.TID} ${hx(r.StartAddress)} ${sec(r.CreateTime)}`);
-      const m = p.threads.map((t) => `${t.tid} ${t.startAddress ?? '0x0'} ${sec(t.createTime)}`);
+      // Volatility prints kernel addresses masked to 48 bits; compare both that way.
+      const v = (vol.get(p.pid) ?? []).map((r) => `${r.TID} ${low48(hx(r.StartAddress))} ${sec(r.CreateTime)}`);
+      const m = p.threads.map((t) => `${t.tid} ${low48(t.startAddress ?? '0x0')} ${sec(t.createTime)}`);
       compared += Math.max(v.length, m.length);
       same += diffSets('threads', p.pid, v, m, problems).same;
     }

@@ -14,6 +14,7 @@ import { openDump } from '../dump/open.ts';
 import { machineName } from '../dump/crash-structs.ts';
 import { ExitCode, UsageError } from '../errors.ts';
 import { filetimeToIso } from '../dump/numbers.ts';
+import { renderInternals, SHOW_KINDS, type ShowKind } from '../reports/internals-table.ts';
 import { buildReport, createProgress, renderCsv, renderHtml, renderJson, renderNdjson, renderTerminal, type EvidenceInfo, type ProcessFilter, type Report } from '../reports/index.ts';
 import { log } from '../log.ts';
 import { analyzeDump } from '../vsm/analyze.ts';
@@ -35,6 +36,13 @@ export const ANALYZE_OPTIONS = {
   pid: { type: 'string', array: true, requiresArg: true, describe: 'Only this PID in the terminal table and the CSV (repeatable, or comma-separated); reports keep every process' },
   name: { type: 'string', requiresArg: true, describe: 'Only process names matching PATTERN (case-insensitive; * and ? wildcards, else a substring) in the table and the CSV' },
   wide: { type: 'boolean', default: false, describe: 'Every table column and full names, whatever the terminal width' },
+  show: {
+    type: 'string',
+    choices: SHOW_KINDS,
+    requiresArg: true,
+    describe: "With --pid: print that process's threads, handles, VADs, token or APCs as a table (Volatility-style) instead of the process table",
+  },
+  internals: { type: 'boolean', default: true, describe: 'Walk each process\'s threads, APCs, handles, token and VADs and the loaded drivers (--no-internals to skip)' },
   scan: { type: 'boolean', default: true, describe: 'Scan memory for process objects (--no-scan: the process list only)' },
   hash: { type: 'boolean', default: true, describe: 'SHA-256 of the evidence in the report (--no-hash to skip)' },
   'fail-on': { type: 'string', choices: SEVERITIES, requiresArg: true, describe: 'Exit 1 when a finding reaches this severity (for CI gates)' },
@@ -51,13 +59,19 @@ const builder = (y: Argv<GlobalArgs>) =>
     .options(ANALYZE_OPTIONS)
     .check(tableCheck(ANALYZE_OPTIONS))
     .check((a) => (parsePids(a.pid), true))
+    .check((a) => {
+      if (a.show !== undefined && !a.pid?.length) throw new UsageError('--show needs --pid (the process whose table to print)');
+      if (a.show !== undefined && a.internals === false) throw new UsageError('--show needs the process internals (drop --no-internals)');
+      return true;
+    })
     .example('$0 analyze memory.dmp', 'terminal table and verdict')
     .example('$0 analyze memory.dmp --json report.json --html report.html', 'write the reports')
     .example('$0 analyze memory.dmp --json - --quiet | jq .vsm', 'JSON on stdout for a pipeline')
     .example('$0 analyze memory.dmp --symbols ntkrnlmp.pdb --fail-on high', 'with the kernel PDB; exit 1 on a high finding')
     .example('$0 analyze memory.dmp --output-dir case-117/', 'report.json, events.ndjson, report.html, report.csv in case-117/')
     .example('$0 analyze memory.dmp --name "lsa*" --csv -', 'CSV rows for lsass.exe and LsaIso.exe on stdout')
-    .example('$0 analyze memory.dmp --pid 4 --pid 612 --wide', 'two processes, every column');
+    .example('$0 analyze memory.dmp --pid 4 --pid 612 --wide', 'two processes, every column')
+    .example('$0 analyze memory.dmp --pid 800 --show handles', "LsaIso.exe's handles, one row each");
 
 export type AnalyzeArgs = ArgvOf<typeof builder>;
 
@@ -72,6 +86,10 @@ export interface AnalyzeInput {
   readonly pid?: readonly number[];
   readonly name?: string;
   readonly wide?: boolean;
+  /** With pid: one process's internals as a table instead of the process table. */
+  readonly show?: ShowKind;
+  /** Walk process internals (default true). */
+  readonly internals?: boolean;
   readonly symbols?: readonly string[];
   readonly symbolServer?: string;
   readonly scan?: boolean;
@@ -161,6 +179,7 @@ export async function run(argv: AnalyzeInput): Promise<number> {
     try {
       analysis = await analyzeDump(pass?.dump ?? dump, {
         scan: argv.scan !== false,
+        internals: argv.internals !== false,
         symbols: { symbols: argv.symbols ? [...argv.symbols] : undefined, symbolServer: argv.symbolServer },
         onScanProgress: pass ? undefined : bar.update,
       });
@@ -216,7 +235,9 @@ export async function run(argv: AnalyzeInput): Promise<number> {
     if (html) writeFileSync(html, renderHtml(report));
     if (csv) out(csv, renderCsv(report, { filter }));
     for (const [kind, target] of Object.entries({ json, ndjson, html, csv })) if (target) log().debug({ kind, target }, 'report written');
-    if (json !== '-' && ndjson !== '-' && csv !== '-') {
+    if (argv.show !== undefined && json !== '-' && ndjson !== '-' && csv !== '-') {
+      for (const pid of argv.pid ?? []) process.stdout.write(renderInternals(report, pid, argv.show));
+    } else if (json !== '-' && ndjson !== '-' && csv !== '-') {
       const tty = process.stdout.isTTY === true;
       const color = tty && !process.env.NO_COLOR;
       process.stdout.write(renderTerminal(report, { color, wide: argv.wide === true, width: tty ? process.stdout.columns : undefined, filter }));

@@ -1,6 +1,7 @@
 // `analyze DUMP --pid N --show threads|handles|vads|token|apcs`: one process's internals as a plain
 // table in the style of Volatility 3's per-plugin output (a header row, one row per item, columns
 // separated by tabs-as-spaces). Every string from the evidence goes through terminalText.
+import { sidName } from '../ntos/sid-names.ts';
 import type { ProcessRecord } from '../vsm/types.ts';
 import type { Report } from './model.ts';
 import { displayWidth, terminalText } from './sanitize.ts';
@@ -60,12 +61,12 @@ function tokenTable(p: ProcessRecord): string {
   const tk = p.token;
   if (!tk) return 'Token: unreadable\n';
   const sids = textTable(
-    ['PID', 'Process', 'SID', 'Name'],
+    ['PID', 'Process', 'SID', 'Name', 'Role', 'Attributes'],
     [
-      ...(tk.user ? [[p.pid, p.name.text, tk.user.sid, tk.user.name] as Cell[]] : []),
-      ...(tk.integrity ? [[p.pid, p.name.text, tk.integrity.sid, tk.integrity.level] as Cell[]] : []),
-      ...tk.groups.map((g) => [p.pid, p.name.text, g.sid, hexNum(g.attributes)] as Cell[]),
-      ...(tk.package ? [[p.pid, p.name.text, tk.package.sid, 'Package'] as Cell[]] : []),
+      ...(tk.user ? [[p.pid, p.name.text, tk.user.sid, tk.user.name ?? sidName(tk.user.sid), 'User', null] as Cell[]] : []),
+      ...tk.groups.map((g) => [p.pid, p.name.text, g.sid, sidName(g.sid), tk.integrity?.sid === g.sid ? `Integrity (${tk.integrity.level})` : 'Group', hexNum(g.attributes)] as Cell[]),
+      ...(tk.integrity && !tk.groups.some((g) => g.sid === tk.integrity!.sid) ? [[p.pid, p.name.text, tk.integrity.sid, sidName(tk.integrity.sid), `Integrity (${tk.integrity.level})`, null] as Cell[]] : []),
+      ...(tk.package ? [[p.pid, p.name.text, tk.package.sid, sidName(tk.package.sid), 'Package', null] as Cell[]] : []),
     ],
   );
   const privs = textTable(

@@ -85,6 +85,18 @@ function flags(p: ProcessRecord): string[] {
   if (p.terminated) f.push('exited');
   if (p.wow64) f.push('wow64');
   if (p.secure === null) f.push('secure?');
+  // The rest of the nine PROCESS_EXTENDED_BASIC_INFORMATION flags (protected, WoW64 and secure are above).
+  const x = p.extendedInfo;
+  if (x) {
+    if (x.isProcessDeleting) f.push('deleting');
+    if (x.isCrossSessionCreate) f.push('xsession');
+    if (x.isFrozen) f.push('frozen');
+    if (x.isBackground) f.push('background');
+    if (x.isStronglyNamed) f.push('packaged');
+    if (x.isSubsystemProcess) f.push('pico');
+    if (x.unknownMask !== 0) f.push('flags?');
+  }
+  if (p.debugPort) f.push('debugged');
   return f;
 }
 
