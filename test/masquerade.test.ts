@@ -142,6 +142,8 @@ test('terminal: findings with context lines; --wide adds the command-line column
   const narrow = renderTerminal(r, { width: 120 });
   t.regex(narrow, /ntos\.process-unlinked[^\n]*\n\s+process\s+svch0st\.exe \(PID 7720\)[^\n]*\n\s+command\s+svch0st\.exe -k netsvcs\n\s+parent\s+explorer\.exe/);
   t.regex(narrow, /next\s+Treat as compromise/);
+  const host = { computerName: 'WS-1', domain: 'CORP', dnsDomain: null, computerNameSource: null, conflicts: [], os: { build: 19041, version: '10.0', productType: 'workstation', name: 'Windows 10' }, bootTime: null, dumpTime: null, dumpTimeSource: null, drives: [], reasons: [] };
+  t.regex(renderTerminal(buildReport({ ...a, host }, F.runInfo(), F.evidenceInfo())), /^host WS-1 \(CORP\)  Windows 10, build 19041, workstation/m);
   t.notRegex(narrow.split('Findings')[0], /COMMAND LINE/);
   const wide = renderTerminal(r, { wide: true });
   t.regex(wide, /COMMAND LINE/);

@@ -128,6 +128,14 @@ export function renderTerminal(report: Report, options: TerminalOptions = {}): s
     `sha256 ${e.sha256 ?? '(not computed)'}  system time ${e.systemTime ? shortTime(e.systemTime) + ' UTC' : 'unknown'}  symbols ${t(report.kernel.symbolsSource)}`,
   );
   if (report.run.case || report.run.examiner) out.push(`case ${t(report.run.case ?? '-')}  examiner ${t(report.run.examiner ?? '-')}`);
+  const host = report.host;
+  if (host)
+    out.push(
+      `host ${host.computerName ? paint(t(host.computerName), ['bold']) : '(name unknown)'}${host.domain ? ` (${t(host.domain)})` : ''}` +
+        `  ${t([host.os.name, host.os.build !== null ? `build ${host.os.build}` : null, host.os.productType].filter(Boolean).join(', ') || 'OS unknown')}` +
+        `  booted ${host.bootTime ? shortTime(host.bootTime) + ' UTC' : 'unknown'}  dump ${host.dumpTime ? shortTime(host.dumpTime) + ' UTC' : 'unknown'}` +
+        (host.conflicts.length ? paint(`  (other names seen: ${host.conflicts.map((c) => t(c.value)).join(', ')})`, ['yellow']) : ''),
+    );
   out.push('');
 
   if (report.partial.partial) {
