@@ -20,7 +20,7 @@ export interface ChildReply {
   heapUsedMb: number;
 }
 
-configureLog('silent');
+await configureLog('silent');
 
 let canResetPeak = true;
 function resetPeak(): void {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import { FORMS } from '../samples/generate.ts';
+import { fullProcessName } from '../src/vsm/full-name.ts';
 import { checkReports, runSample } from './reports-pipeline.ts';
 
 const DIR = fileURLToPath(new URL('./.tmp/reports-pipeline-forms/', import.meta.url));
@@ -61,8 +62,10 @@ test('hostile-names sample: the HTML report in Chromium shows names as text and 
     const names = await rows.locator('td.name > .pname').allTextContents();
     const paths = await rows.locator('td.path').allTextContents();
     for (const p of hostile) {
-      t.true(names.includes(p.name.text), `${p.name.text} is shown as text`);
-      if (p.imagePath) t.true(paths.includes(p.imagePath.text), `${p.imagePath.text} is shown as text`);
+      // The table shows the full name (the image path's file name where ImageFileName was cut) and the drive-letter path.
+      t.true(names.includes(fullProcessName(p)), `${fullProcessName(p)} is shown as text`);
+      const path = p.imagePathDos ?? p.imagePath?.text;
+      if (path) t.true(paths.includes(path), `${path} is shown as text`);
     }
     await page.fill('#filter', '');
     await page.screenshot({ path: join(DIR, 'hostile-names.png'), fullPage: true });

@@ -1,25 +1,10 @@
 // Which processes a view shows (--pid, --name) and the name to show for each. The terminal table
 // and the CSV filter; the JSON, NDJSON and HTML reports always hold every process.
+import { fullProcessName } from '../vsm/full-name.ts';
 import type { ProcessRecord } from '../vsm/types.ts';
 
-/** EPROCESS.ImageFileName holds at most 15 bytes: a name this long may have been cut. */
-export const IMAGE_FILE_NAME_BYTES = 15;
-
-/** The last component of a Windows (or NT) path. */
-function baseName(path: string): string {
-  return path.slice(Math.max(path.lastIndexOf('\\'), path.lastIndexOf('/')) + 1);
-}
-
-/**
- * The process's full name: ImageFileName, or — where it may have been truncated (14 or 15
- * characters) — the image path's file name when that starts with it (case-insensitively).
- */
-export function fullProcessName(p: ProcessRecord): string {
-  const short = p.name.text;
-  if (short.length < IMAGE_FILE_NAME_BYTES - 1 || !p.imagePath) return short;
-  const full = baseName(p.imagePath.text);
-  return full.length > short.length && full.toLowerCase().startsWith(short.toLowerCase()) ? full : short;
-}
+// One rule for a process's full name everywhere (terminal, CSV, HTML, NDJSON, findings).
+export { fullProcessName } from '../vsm/full-name.ts';
 
 export interface ProcessFilter {
   /** Only these PIDs. */
