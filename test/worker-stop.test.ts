@@ -130,7 +130,8 @@ async function hungJobRedisStopped(queue: string, graceMs: number): Promise<{ w:
   const sha = await submitted(redis, queue, Buffer.concat([Buffer.from('HANG'), randomBytes(4096)]), out);
   const w = launch(['--import', 'tsx', FAKE_WORKER, redis.url, queue, String(graceMs)]);
   const started = () => w.lines.find((l) => l.includes(`analyzer ${sha} pid `));
-  await until('the analysis to start', () => started() !== undefined);
+  // Signals are handled once the worker says it is ready (before that, SIGTERM simply ends it).
+  await until('the worker to be ready and the analysis to start', () => w.lines.some((l) => l.includes('ready:')) && started() !== undefined);
   await redis.stop();
   return { w, sha, out, analyzerPid: Number(/pid (\d+)/.exec(started()!)![1]) };
 }

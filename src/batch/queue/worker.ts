@@ -193,16 +193,19 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   await worker.waitUntilReady();
   say(`ready: queue ${o.queue} on ${redactUrl(o.redis)}, concurrency ${worker.concurrency}, lock ${lockMs} ms`);
   // Temp directories a killed worker of this host left in the output directories the queue names.
+  // In the background: the caller installs its signal handling as soon as the worker is ready.
   const queue = new Queue<EvidenceJob>(o.queue, { connection: client });
-  try {
-    const cleaned = cleanTmp(await Promise.race([queueOutDirs(queue), delay(REDIS_CLOSE_WAIT_MS).then(() => [])]));
-    const n = cleaned.reduce((s, c) => s + c.removed, 0);
-    if (n) say(`removed ${n} temp director${n === 1 ? 'y' : 'ies'} of dead workers`);
-  } catch (e) {
-    say(`cannot list the queue's output directories: ${(e as Error).message}`);
-  } finally {
-    void queue.close().catch(() => {});
-  }
+  void (async () => {
+    try {
+      const cleaned = cleanTmp(await Promise.race([queueOutDirs(queue), delay(REDIS_CLOSE_WAIT_MS).then(() => [])]));
+      const n = cleaned.reduce((s, c) => s + c.removed, 0);
+      if (n) say(`removed ${n} temp director${n === 1 ? 'y' : 'ies'} of dead workers`);
+    } catch (e) {
+      say(`cannot list the queue's output directories: ${(e as Error).message}`);
+    } finally {
+      void queue.close().catch(() => {});
+    }
+  })();
 
   let closing: Promise<void> | null = null;
   const aborted = new Promise<void>((r) => abort.signal.addEventListener('abort', () => r(), { once: true }));
