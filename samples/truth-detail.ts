@@ -2,6 +2,7 @@
 // extended flags, exit status, base priority) and the tampering findings they must raise — all from
 // the generator's model, never from the dump.
 import { PROCESS_TAMPER_RIGHTS, PROCESS_VM_READ, THREAD_TAMPER_RIGHTS, decodeRights } from '../src/ntos/access-rights.ts';
+import { EXTENDED_FLAG_NAMES } from '../src/ntos/extended-info.ts';
 import { MM_PROTECT_TO_VALUE, pageProtectionName } from '../src/ntos/page-protection.ts';
 import { filetimeToIso, type BuiltProcess, type Machine } from './machine.ts';
 import type { ProcessFlags } from './builders/process.ts';
@@ -9,17 +10,7 @@ import type { ProcessFlags } from './builders/process.ts';
 const hex = (v: bigint | number) => '0x' + BigInt(v).toString(16);
 
 /** Bit positions of PROCESS_EXTENDED_BASIC_INFORMATION's flags. */
-export const EXTENDED_FLAG_BITS: readonly (keyof ProcessFlags)[] = [
-  'isProtectedProcess',
-  'isWow64Process',
-  'isProcessDeleting',
-  'isCrossSessionCreate',
-  'isFrozen',
-  'isBackground',
-  'isStronglyNamed',
-  'isSecureProcess',
-  'isSubsystemProcess',
-];
+export const EXTENDED_FLAG_BITS: readonly (keyof ProcessFlags)[] = EXTENDED_FLAG_NAMES;
 
 /** Where each flag comes from (informative; the generator writes these fields). */
 const FLAG_SOURCES: Readonly<Record<keyof ProcessFlags, string>> = {

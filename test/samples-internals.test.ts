@@ -9,21 +9,13 @@ import { fileURLToPath } from 'node:url';
 import { generate, type Truth } from '../samples/generate.ts';
 import { KNOWN_KERNELS, isfPathFor } from '../samples/kernels.ts';
 import { loadScenario } from '../samples/scenario.ts';
+import { TAMPER_RULE_LIST } from './helpers/tamper-rules.ts';
 import { IsfTypes, loadIsfFile } from '../src/ntos/isf.ts';
 
 const TMP = fileURLToPath(new URL('./.tmp/samples-internals/', import.meta.url));
 rmSync(TMP, { recursive: true, force: true });
 const MiB = 2 ** 20;
-const TAMPER_RULES = [
-  'vsm.trustlet-handle-access',
-  'vsm.trustlet-remote-thread',
-  'vsm.trustlet-user-apc',
-  'vsm.trustlet-kernel-apc',
-  'vsm.trustlet-private-executable',
-  'vsm.trustlet-debug-port',
-  'ntos.lsass-handle-access',
-  'ntos.injected-code',
-];
+const TAMPER_RULES: string[] = [...TAMPER_RULE_LIST];
 const hex = (v: bigint) => '0x' + v.toString(16);
 const sha256 = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
 

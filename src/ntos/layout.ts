@@ -204,6 +204,18 @@ export const LAYOUT_FIELDS = {
 
 export type LayoutFieldKey = keyof typeof LAYOUT_FIELDS;
 
+/** The optional headers OBJECT_HEADER.InfoMask selects, in bit order (bit 0 creator, nearest the header … bit 7 padding). */
+export const OBJECT_OPTIONAL_HEADERS = [
+  '_OBJECT_HEADER_CREATOR_INFO',
+  '_OBJECT_HEADER_NAME_INFO',
+  '_OBJECT_HEADER_HANDLE_INFO',
+  '_OBJECT_HEADER_QUOTA_INFO',
+  '_OBJECT_HEADER_PROCESS_INFO',
+  '_OBJECT_HEADER_AUDIT_INFO',
+  '_OBJECT_HEADER_EXTENDED_INFO',
+  '_OBJECT_HEADER_PADDING_INFO',
+] as const;
+
 /** Structure sizes the analyzer needs. */
 export const LAYOUT_SIZES = [
   '_EPROCESS',
@@ -223,15 +235,7 @@ export const LAYOUT_SIZES = [
   '_MMVAD',
   '_KLDR_DATA_TABLE_ENTRY',
   '_FILE_OBJECT',
-  // The optional headers OBJECT_HEADER.InfoMask selects (bit 0 creator … bit 7 padding), before the header.
-  '_OBJECT_HEADER_CREATOR_INFO',
-  '_OBJECT_HEADER_NAME_INFO',
-  '_OBJECT_HEADER_HANDLE_INFO',
-  '_OBJECT_HEADER_QUOTA_INFO',
-  '_OBJECT_HEADER_PROCESS_INFO',
-  '_OBJECT_HEADER_AUDIT_INFO',
-  '_OBJECT_HEADER_EXTENDED_INFO',
-  '_OBJECT_HEADER_PADDING_INFO',
+  ...OBJECT_OPTIONAL_HEADERS,
 ] as const;
 export type LayoutSizeKey = (typeof LAYOUT_SIZES)[number];
 

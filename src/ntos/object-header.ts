@@ -3,7 +3,7 @@
 // values and rules that no symbol file states.
 import type { VirtualMemory } from '../dump/types.ts';
 import { hex } from '../dump/numbers.ts';
-import type { KernelLayout, LayoutFieldKey, LayoutSizeKey } from './layout.ts';
+import { OBJECT_OPTIONAL_HEADERS, type KernelLayout, type LayoutFieldKey, type LayoutSizeKey } from './layout.ts';
 import { isKernelPointer, ObjectBytes, readUnicodeString } from './process.ts';
 import { fieldValue, missingFields, readFields } from './struct-read.ts';
 
@@ -75,16 +75,7 @@ export const OB_TYPE_INDEX_FIRST = 2;
 export const MAX_OBJECT_TYPES = 256;
 const POINTER_SIZE = 8;
 /** The optional headers in InfoMask bit order (bit 0 is nearest the OBJECT_HEADER). */
-export const OPTIONAL_HEADER_SIZES: readonly LayoutSizeKey[] = [
-  '_OBJECT_HEADER_CREATOR_INFO',
-  '_OBJECT_HEADER_NAME_INFO',
-  '_OBJECT_HEADER_HANDLE_INFO',
-  '_OBJECT_HEADER_QUOTA_INFO',
-  '_OBJECT_HEADER_PROCESS_INFO',
-  '_OBJECT_HEADER_AUDIT_INFO',
-  '_OBJECT_HEADER_EXTENDED_INFO',
-  '_OBJECT_HEADER_PADDING_INFO',
-];
+export const OPTIONAL_HEADER_SIZES: readonly LayoutSizeKey[] = OBJECT_OPTIONAL_HEADERS;
 
 export interface ObjectTypes {
   /** Decodes a stored TypeIndex for the header at `headerVa`. */

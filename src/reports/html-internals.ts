@@ -4,6 +4,7 @@
 // of rows (rows a finding names always shown; the rest are in the JSON report), so a process with
 // hundreds of thousands of handles keeps the page small. No script, no network; every string from the
 // evidence passes through htmlText/htmlAttr.
+import { LSASS_HANDLE_RULE, TAMPERING_RULES } from '../vsm/tampering.ts';
 import { EXTENDED_FLAG_NAMES, type Finding, type ProcessRecord } from '../vsm/types.ts';
 import type { DetailSection } from './html-detail.ts';
 import { code, kv } from './html-parts.ts';
@@ -14,15 +15,7 @@ import { htmlAttr as a, htmlText as h } from './sanitize.ts';
 export const MAX_TABLE_ROWS = 500;
 
 /** The finding ids the tampering panel gathers. */
-export const TAMPER_RULE_IDS: readonly string[] = [
-  'vsm.trustlet-handle-access',
-  'vsm.trustlet-remote-thread',
-  'vsm.trustlet-user-apc',
-  'vsm.trustlet-kernel-apc',
-  'vsm.trustlet-private-executable',
-  'vsm.trustlet-debug-port',
-  'ntos.injected-code',
-];
+export const TAMPER_RULE_IDS: readonly string[] = TAMPERING_RULES.map((r) => r.rule).filter((id) => id !== LSASS_HANDLE_RULE);
 
 const FLAG_LABEL: Record<(typeof EXTENDED_FLAG_NAMES)[number], string> = {
   isProtectedProcess: 'Protected',

@@ -20,6 +20,9 @@ const LSAISO = 'lsaiso.exe';
  * image path and parent of any such owner. Security products (MsMpEng.exe and other EDRs) also read
  * lsass memory; they are reported, not exempted — the responder confirms them by path and signer.
  */
+/** The one tampering rule about lsass.exe (the VTL0 half), not about a trustlet. */
+export const LSASS_HANDLE_RULE = 'ntos.lsass-handle-access';
+
 export const LSASS_HANDLE_OWNERS: ReadonlySet<string> = new Set(['csrss.exe', 'wininit.exe']);
 
 export interface TamperInput {
@@ -210,7 +213,7 @@ export const TAMPERING_RULES: readonly FindingRule<TamperInput, unknown>[] = [
     evidence: (p) => ({ ...processEvidence(p), address: p.debugPort ?? undefined, debugPort: p.debugPort }),
   }),
   rule<TamperInput, HandleMatch>({
-    rule: 'ntos.lsass-handle-access',
+    rule: LSASS_HANDLE_RULE,
     title: 'A process holds a handle on lsass.exe that can read its memory',
     severity: 'high',
     attack: LSASS_MEMORY,

@@ -4,18 +4,9 @@
 import type { ExecutionContext } from 'ava';
 import type { Truth } from '../../samples/truth.ts';
 import type { Analysis, Finding } from '../../src/vsm/types.ts';
+import { TAMPER_RULE_LIST } from './tamper-rules.ts';
 
-/** Every finding id of issue 12's tampering rules. */
-export const TAMPER_RULES = [
-  'vsm.trustlet-handle-access',
-  'vsm.trustlet-remote-thread',
-  'vsm.trustlet-user-apc',
-  'vsm.trustlet-kernel-apc',
-  'vsm.trustlet-private-executable',
-  'vsm.trustlet-debug-port',
-  'ntos.lsass-handle-access',
-  'ntos.injected-code',
-] as const;
+export const TAMPER_RULES = TAMPER_RULE_LIST;
 
 const FLAGS = ['isProtectedProcess', 'isWow64Process', 'isProcessDeleting', 'isCrossSessionCreate', 'isFrozen', 'isBackground', 'isStronglyNamed', 'isSecureProcess', 'isSubsystemProcess'] as const;
 

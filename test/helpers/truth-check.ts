@@ -2,6 +2,7 @@
 // with messages that name the scenario, form, process and field.
 import type { ExecutionContext } from 'ava';
 import type { Truth } from '../../samples/truth.ts';
+import { TAMPER_RULE_LIST } from './tamper-rules.ts';
 import type { Analysis, DumpString } from '../../src/vsm/types.ts';
 import type { Dump } from '../../src/dump/types.ts';
 import { X64VirtualMemory } from '../../src/dump/x64.ts';
@@ -29,16 +30,7 @@ function identityHeld(dump: Dump, truth: Truth): (p: Truth['processes'][number])
  * come from may be gone, so there they are not required (test/analyze-internals-*.test.ts compares
  * them exactly on whole dumps).
  */
-const TAMPER_RULES: ReadonlySet<string> = new Set([
-  'vsm.trustlet-handle-access',
-  'vsm.trustlet-remote-thread',
-  'vsm.trustlet-user-apc',
-  'vsm.trustlet-kernel-apc',
-  'vsm.trustlet-private-executable',
-  'vsm.trustlet-debug-port',
-  'ntos.lsass-handle-access',
-  'ntos.injected-code',
-]);
+const TAMPER_RULES: ReadonlySet<string> = new Set(TAMPER_RULE_LIST);
 
 export function checkAgainstTruth(t: ExecutionContext, a: Analysis, truth: Truth, label: string, dump: Dump): void {
   const byPid = new Map(a.processes.map((p) => [p.pid, p]));
