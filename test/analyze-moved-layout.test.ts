@@ -64,7 +64,7 @@ test(`moved layout (${BASE} with _EPROCESS fields from UniqueProcessId +0x${INSE
     // The layout comes from the data, and its offsets are the moved ones.
     const r = await resolveKernelLayout(discoverKernel(dump), noSymbols);
     t.is(r.layout.source.kind, 'inferred');
-    for (const key of ['EPROCESS.UniqueProcessId', 'EPROCESS.ActiveProcessLinks', 'EPROCESS.ImageFileName', 'KPROCESS.DirectoryTableBase'] as const) {
+    for (const key of ['EPROCESS.UniqueProcessId', 'EPROCESS.ActiveProcessLinks', 'EPROCESS.ImageFileName', 'KPROCESS.DirectoryTableBase', 'EPROCESS.Protection'] as const) {
       t.is(r.layout.fields[key]?.offset, want.fields[key]!.offset, key);
     }
     for (const key of ['EPROCESS.InheritedFromUniqueProcessId', 'EPROCESS.CreateTime', 'EPROCESS.Protection'] as const) {
@@ -96,6 +96,7 @@ test(`moved layout (${BASE} with _EPROCESS fields from UniqueProcessId +0x${INSE
     t.log(`moved layout: ${listed.length} listed; ppid inferred for ${ppids}, createTime for ${times}, protection for ${prots}; ${a.kernel.symbolsSource}`);
     t.is(ppids, listed.length, 'ppid inferred for every listed process');
     t.is(times, listed.length, 'createTime inferred for every listed process');
+    t.is(prots, listed.length, 'protection inferred for every listed process');
   } finally {
     dump.close();
   }

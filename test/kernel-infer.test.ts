@@ -53,7 +53,7 @@ for (const [guidAge, build] of KERNELS) {
       t.is(r.layout.source.kind, 'inferred');
       t.regex(r.source, /^inferred from the data/);
       const want = isfLayout(guidAge);
-      const keys = ['EPROCESS.UniqueProcessId', 'EPROCESS.ActiveProcessLinks', 'EPROCESS.ImageFileName', 'KPROCESS.DirectoryTableBase', 'EPROCESS.InheritedFromUniqueProcessId', 'EPROCESS.CreateTime'] as const;
+      const keys = ['EPROCESS.UniqueProcessId', 'EPROCESS.ActiveProcessLinks', 'EPROCESS.ImageFileName', 'KPROCESS.DirectoryTableBase', 'EPROCESS.InheritedFromUniqueProcessId', 'EPROCESS.CreateTime', 'EPROCESS.Protection'] as const;
       for (const key of keys) t.is(r.layout.fields[key]?.offset, want.fields[key]?.offset, key);
       // The marker: SecureState (17763+) or SecurePid (the 14393 layout) at the real offset, confirmed.
       const marker = want.fields['KPROCESS.SecureState'] ? 'KPROCESS.SecureState' : 'KPROCESS.SecurePid';

@@ -1,6 +1,6 @@
 // Offsets for a kernel no symbol source knows, derived from the dump itself. Only the few the
 // process list needs: EPROCESS.UniqueProcessId, ActiveProcessLinks, ImageFileName,
-// InheritedFromUniqueProcessId, KPROCESS.DirectoryTableBase, and the secure-process marker only
+// InheritedFromUniqueProcessId, CreateTime, Protection, KPROCESS.DirectoryTableBase, and the secure-process marker only
 // when the data confirms it. Every value found this way is marked inferred (KernelLayout.inferred,
 // source kind 'inferred'); a field we cannot confirm is left out and named in `refused`.
 //
@@ -18,6 +18,7 @@ import type { KernelDiscovery } from './kernel.ts';
 import type { FieldPlace, KernelLayout, LayoutFieldKey } from './layout.ts';
 import { IMAGE_FILE_NAME_BYTES, imageFileNameBytes, knownTrustlet, SECOND_LIST_ENTRIES, SECURE_SYSTEM, SYSTEM_PROCESS } from './process-names.ts';
 import { CANONICAL_KERNEL_MIN, filetimeSane, hex } from '../dump/numbers.ts';
+import { inferProtection } from './infer-protection.ts';
 
 export const INFER_LIMITS = {
   /** Processes walked to confirm the offsets. */
@@ -245,7 +246,13 @@ export function inferLayout(k: KernelDiscovery): Inference {
     fields[marker.field.key] = { offset: marker.field.offset, size: 8 };
     evidence.push(marker.reason);
   } else refused.push(marker.reason);
-  refused.push('Protection, ExitTime, Peb, Session, VadRoot and sizeof(_EPROCESS) are not inferred: those columns stay empty and the pool scan cannot size process objects');
+  // 11. Protection: the one byte whose values are the signers Windows gives System, smss, csrss, wininit, services, lsass.
+  const prot = inferProtection(vm, procs, oName, INFER_LIMITS.maxEprocess);
+  if (prot.offset !== undefined) {
+    fields['EPROCESS.Protection'] = { offset: prot.offset, size: 1 };
+    evidence.push(prot.reason);
+  } else refused.push(prot.reason);
+  refused.push('ExitTime, Peb, Session, VadRoot and sizeof(_EPROCESS) are not inferred: those columns stay empty and the pool scan cannot size process objects');
 
   const inferredKeys = Object.keys(fields) as LayoutFieldKey[];
   const layout: KernelLayout = {
