@@ -1,5 +1,6 @@
 // Kernel globals: NtBuildNumber, MmPfnDatabase, NtBuildLab, PspCidTable, the low stub
 // (PROCESSOR_START_BLOCK), KUSER_SHARED_DATA; and the decoded KDBG written once the lists exist.
+import { EXPECTED_LOW_STUB_JMP, LOW_STUB_CR3, LOW_STUB_KERNEL_ENTRY } from '../../src/dump/low-stub.ts';
 import { KUSER_SHARED_DATA } from '../../src/ntos/kernel.ts';
 import { optionalHeadersBytes } from '../../src/ntos/object-header.ts';
 import { MM_PROTECT_TO_VALUE } from '../../src/ntos/page-protection.ts';
@@ -10,11 +11,8 @@ import type { ObjectSpace } from './object.ts';
 
 /** NtBuildNumber's high nibble on a free (release) build. */
 const NT_BUILD_FREE = 0xf0000000;
-/** PROCESSOR_START_BLOCK (formats.md §3): a jmp at +0, the kernel entry at +0x70 and the boot CR3 at +0xA0. */
+/** PROCESSOR_START_BLOCK (formats.md §3) lives in page 1; its jmp, kernel entry and boot CR3 offsets are the analyzer's (src/dump/low-stub.ts). */
 const LOW_STUB_PFN = 1;
-const LOW_STUB_JMP = 0x00000001000600e9n;
-const LOW_STUB_ENTRY_OFFSET = 0x70;
-const LOW_STUB_CR3_OFFSET = 0xa0;
 
 export interface Globals {
   readonly mmPfnDatabase: bigint;
@@ -68,9 +66,9 @@ function writeDecodingTables(k: KernelCtx): void {
 /** The low stub at PA 0x1000, as MemProcFS finds it in raw images. */
 function writeLowStub(k: KernelCtx): void {
   const lowStub = k.mem.page(LOW_STUB_PFN);
-  lowStub.writeBigUInt64LE(LOW_STUB_JMP, 0);
-  lowStub.writeBigUInt64LE(k.kernelBase + 0x3d4010n, LOW_STUB_ENTRY_OFFSET);
-  lowStub.writeBigUInt64LE(BigInt(k.system.dtb), LOW_STUB_CR3_OFFSET);
+  lowStub.writeBigUInt64LE(EXPECTED_LOW_STUB_JMP, 0);
+  lowStub.writeBigUInt64LE(k.kernelBase + 0x3d4010n, LOW_STUB_KERNEL_ENTRY);
+  lowStub.writeBigUInt64LE(BigInt(k.system.dtb), LOW_STUB_CR3);
 }
 
 /** KUSER_SHARED_DATA at its fixed kernel address. */
