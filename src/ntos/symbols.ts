@@ -367,6 +367,8 @@ export async function resolveKernelLayout(k: KernelDiscovery, opts: ResolveOptio
       inference: inf,
     };
   }
+  const checked = checkSameBuildLayout(k, resolved);
+  if (checked) return checked;
   let kernel = applySymbols(k, resolved.layout, resolved.exact || resolved.layout.source.kind === 'builtin');
   let inference: Inference | undefined;
   if (kernel.psActiveProcessHead === undefined && kernel.vm) {
@@ -380,4 +382,37 @@ export async function resolveKernelLayout(k: KernelDiscovery, opts: ResolveOptio
     }
   }
   return { ...resolved, kernel, inference };
+}
+
+/** The offsets a list walk stands on: a same-build table entry that disagrees on one of these is not this kernel's layout. */
+const LIST_WALK_FIELDS = ['EPROCESS.UniqueProcessId', 'EPROCESS.ActiveProcessLinks', 'EPROCESS.ImageFileName', 'KPROCESS.DirectoryTableBase'] as const;
+
+/**
+ * A layout taken from the table only because the build number matches (not this kernel's GUID) is
+ * checked against the data when the dump names its list head: if the offsets the data gives for the
+ * list walk differ (a patched or rebuilt kernel of the same build), the table entry is refused and
+ * the inferred layout is used instead. Undefined when the table entry stands (or cannot be checked).
+ */
+function checkSameBuildLayout(k: KernelDiscovery, resolved: ResolvedSymbols): KernelLayoutResult | undefined {
+  const last = resolved.tried[resolved.tried.length - 1];
+  if (resolved.exact || last?.step !== 'builtin-build' || last.result !== 'matched' || !k.vm || k.psActiveProcessHead === undefined) return undefined;
+  const inf = inferLayout(k);
+  if (!inf.layout) return undefined;
+  const f = inf.layout.fields;
+  const disagree = LIST_WALK_FIELDS.filter((key) => f[key] !== undefined && resolved.layout.fields[key] !== undefined && f[key]!.offset !== resolved.layout.fields[key]!.offset);
+  if (disagree.length === 0) return undefined;
+  const tried: TriedSource[] = [
+    ...resolved.tried.slice(0, -1),
+    { ...last, result: 'mismatch', detail: `same build, but the data walks the process list with other offsets (${disagree.map((key) => `${key} +0x${f[key]!.offset.toString(16)}, table +0x${resolved.layout.fields[key]!.offset.toString(16)}`).join('; ')}): not this kernel's layout` },
+    { step: 'inferred', where: 'the dump\'s own data', result: 'matched', detail: `${Object.keys(f).length} offsets inferred from ${inf.processes.length} listed processes` },
+  ];
+  log().warn({ refused: inf.refused, disagree }, 'same-build table layout contradicted by the data: offsets inferred from the data');
+  return {
+    layout: inf.layout,
+    source: `inferred from the data (${inf.layout.source.kind === 'inferred' ? inf.layout.source.method : ''}); the same-build table entry disagrees with the data; no symbols for ${k.pdb ? idText(k.pdb) : 'this kernel'}`,
+    exact: false,
+    tried,
+    kernel: k,
+    inference: inf,
+  };
 }
