@@ -4,7 +4,6 @@
 // Exit codes: 0 done; 1 a finding at or above --fail-on; 2 bad input; 3 unsupported input (a triage
 // dump, DumpType 4, holds no physical memory: it is refused with exit 3 and a message saying so);
 // 4 symbols needed; 64 wrong usage; 73 an output path cannot be written (checked before any work).
-import { writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { statSync } from 'node:fs';
@@ -15,7 +14,8 @@ import { machineName } from '../dump/crash-structs.ts';
 import { ExitCode, UsageError } from '../errors.ts';
 import { filetimeToIso } from '../dump/numbers.ts';
 import { renderInternals, SHOW_KINDS, type ShowKind } from '../reports/internals-table.ts';
-import { buildReport, createProgress, renderCsv, renderHtml, renderJson, renderNdjson, renderTerminal, type EvidenceInfo, type ProcessFilter, type Report } from '../reports/index.ts';
+import { writeOutput } from './write-output.ts';
+import { buildReport, createProgress, renderCsv, renderHtml, renderJsonChunks, renderNdjsonLines, renderTerminal, type EvidenceInfo, type ProcessFilter, type Report } from '../reports/index.ts';
 import { log } from '../log.ts';
 import { analyzeDump } from '../vsm/analyze.ts';
 import { SEVERITIES, type Severity } from '../vsm/types.ts';
@@ -229,11 +229,10 @@ export async function run(argv: AnalyzeInput): Promise<number> {
       evidence,
     );
     logAnalysis(report, finished.getTime() - started.getTime());
-    const out = (target: string, text: string) => (target === '-' ? process.stdout.write(text) : writeFileSync(target, text));
-    if (json) out(json, renderJson(report));
-    if (ndjson) out(ndjson, renderNdjson(report));
-    if (html) writeFileSync(html, renderHtml(report));
-    if (csv) out(csv, renderCsv(report, { filter }));
+    if (json) await writeOutput(json, renderJsonChunks(report));
+    if (ndjson) await writeOutput(ndjson, renderNdjsonLines(report));
+    if (html) await writeOutput(html, [renderHtml(report)]);
+    if (csv) await writeOutput(csv, [renderCsv(report, { filter })]);
     for (const [kind, target] of Object.entries({ json, ndjson, html, csv })) if (target) log().debug({ kind, target }, 'report written');
     if (argv.show !== undefined && json !== '-' && ndjson !== '-' && csv !== '-') {
       for (const pid of argv.pid ?? []) process.stdout.write(renderInternals(report, pid, argv.show));

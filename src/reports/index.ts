@@ -20,8 +20,8 @@
 // takes plain values (the command copies them from the opened Dump): this layer never reads memory.
 export { buildReport, summarize, SCHEMA_VERSION, DEFAULT_TOOL } from './model.ts';
 export type { Report, RunInfo, EvidenceInfo, ToolInfo, ReportSummary, ReportEvidence } from './model.ts';
-export { renderJson } from './json.ts';
-export { renderNdjson, ndjsonEvents, entityId, ECS_VERSION } from './ndjson.ts';
+export { renderJson, renderJsonChunks } from './json.ts';
+export { renderNdjson, renderNdjsonLines, ndjsonEvents, entityId, ECS_VERSION } from './ndjson.ts';
 export { renderHtml } from './html.ts';
 export { renderTerminal, DROP_ORDER, type TerminalOptions } from './terminal.ts';
 export { renderCsv, CSV_COLUMNS } from './csv.ts';

@@ -408,23 +408,31 @@ function summaryEvent(r: Report, base: Doc, vsmBase: Doc): Doc {
   };
 }
 
-/** The events as objects (nested, nulls dropped), in output order. */
-export function ndjsonEvents(report: Report): Record<string, unknown>[] {
+/** The events as objects (nested, nulls dropped), in output order, one at a time. */
+export function* ndjsonEventStream(report: Report): Generator<Record<string, unknown>> {
   const at = report.evidence.systemTime ?? report.run.startedAt;
   const base = common(report, at);
   const parents = parentIndexes(report.processes);
   const vsmBase = vsmCommon(report, report.evidence.systemTime ? 'dump-system-time' : 'run-start');
-  const events: Doc[] = [
-    ...report.processes.map((p, i) => processEvent(report, p, parents[i] >= 0 ? report.processes[parents[i]] : undefined, base, vsmBase)),
-    ...report.findings.map((f, i) => findingEvent(report, f, i, base, vsmBase)),
-    summaryEvent(report, base, vsmBase),
-  ];
-  return events.map((e) => (prune(e) ?? {}) as Record<string, unknown>);
+  const done = (e: Doc) => (prune(e) ?? {}) as Record<string, unknown>;
+  for (let i = 0; i < report.processes.length; i++) {
+    yield done(processEvent(report, report.processes[i], parents[i] >= 0 ? report.processes[parents[i]] : undefined, base, vsmBase));
+  }
+  for (let i = 0; i < report.findings.length; i++) yield done(findingEvent(report, report.findings[i], i, base, vsmBase));
+  yield done(summaryEvent(report, base, vsmBase));
+}
+
+/** The events as objects (nested, nulls dropped), in output order. */
+export function ndjsonEvents(report: Report): Record<string, unknown>[] {
+  return [...ndjsonEventStream(report)];
+}
+
+/** The NDJSON text one line at a time (each line valid JSON in valid UTF-8, ending in a newline). */
+export function* renderNdjsonLines(report: Report): Generator<string> {
+  for (const e of ndjsonEventStream(report)) yield jsonStringify(e) + '\n';
 }
 
 /** One ECS event per line, each line valid JSON in valid UTF-8, with a trailing newline. */
 export function renderNdjson(report: Report): string {
-  return ndjsonEvents(report)
-    .map((e) => jsonStringify(e))
-    .join('\n') + '\n';
+  return [...renderNdjsonLines(report)].join('');
 }

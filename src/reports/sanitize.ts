@@ -75,7 +75,12 @@ const escapeUnicode = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart
  * NDJSON line is one line for every reader.
  */
 export function jsonStringify(value: unknown, indent?: number): string {
-  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'string' ? wellFormed(v) : v), indent)?.replace(LINE_BREAKING_SEPARATORS, escapeUnicode);
+  return escapeLineSeparators(JSON.stringify(value, (_k, v: unknown) => (typeof v === 'string' ? wellFormed(v) : v), indent));
+}
+
+/** JSON text with U+2028/U+2029 written as \u2028/\u2029 (they can only stand inside strings). */
+export function escapeLineSeparators(json: string): string {
+  return json?.replace(LINE_BREAKING_SEPARATORS, escapeUnicode);
 }
 
 /**
