@@ -142,6 +142,14 @@ test('scan geometry: every table kernel gives its own offsets; assumed values fi
   // A layout without the object/pool header types (as inferred layouts are) takes the assumed values, and says so.
   const bare = { source: { kind: 'inferred', method: 'test' }, fields: {}, sizes: { _EPROCESS: 0xa40 }, symbols: {} } as const;
   const g = scanGeometry(bare);
-  t.deepEqual([...g.assumed].sort(), (Object.keys(ASSUMED_FIELDS) as string[]).sort());
+  t.deepEqual([...g.assumed].sort(), (Object.keys(ASSUMED_FIELDS) as string[]).filter((k) => /^(POOL|OBJECT)_HEADER\./.test(k)).sort());
+  // Every assumed field place is the one every table kernel carries (the discovery's LDR DllBase too).
+  for (const [field, place] of Object.entries(ASSUMED_FIELDS)) {
+    if (field === 'POOL_HEADER.BlockSize') continue; // the one with two forms, checked above
+    for (const key of keys) {
+      const real = builtinByPdb(key.slice(0, 32), Number(key.slice(33)))!.fields[field as keyof typeof ASSUMED_FIELDS];
+      if (real) t.is(real.offset, place.offset, `${field} in ${key}`);
+    }
+  }
   t.like(g, { poolHeaderSize: 16, tagOffset: 4, pointerCountOffset: 0, handleCountOffset: 8, typeIndexOffset: 0x18, infoMaskOffset: 0x1a, bodyOffset: 0x30, objectHeaderSize: 0x30, infoSizes: ASSUMED_OBJECT_INFO_SIZES, maxOptional: 0xa4 });
 });

@@ -15,7 +15,7 @@ import { PAGE_SIZE, type Dump, type PhysicalMemory, type VirtualMemory } from '.
 import { X64VirtualMemory } from '../dump/x64.ts';
 import { CANONICAL_KERNEL_MIN, hex, pageTableRoot, U64_MASK } from '../dump/numbers.ts';
 import { EXPECTED_LOW_STUB_JMP, LOW_STUB_CR3, LOW_STUB_JMP_MASK, LOW_STUB_KERNEL_ENTRY, lowStubEntryPlausible } from '../dump/low-stub.ts';
-import type { KernelLayout } from './layout.ts';
+import { ASSUMED_FIELDS, type KernelLayout } from './layout.ts';
 import { readPeDebugInfo, type PeDebugInfo, type ReadAt } from './pe.ts';
 import type { PdbIdentity } from './symbol-store.ts';
 
@@ -31,9 +31,10 @@ const KDBG_SIZE = 0x14;
 const KDBG_KERNBASE = 0x18;
 const KDBG_PSLOADEDMODULELIST = 0x48;
 const KDBG_PSACTIVEPROCESSHEAD = 0x50;
-/** LDR_DATA_TABLE_ENTRY.DllBase / SizeOfImage on x64 (0x30 / 0x40 in every table kernel). */
-const LDR_DLLBASE = 0x30;
-const LDR_SIZEOFIMAGE = 0x40;
+/** Bytes of KDDEBUGGER_DATA64 read: the header through PsActiveProcessHead. */
+const KDBG_READ_BYTES = KDBG_PSACTIVEPROCESSHEAD + 8;
+/** Discovery runs before a layout is chosen: the assumed x64 place of LDR_DATA_TABLE_ENTRY.DllBase. */
+const LDR_DLLBASE = ASSUMED_FIELDS['LDR_DATA_TABLE_ENTRY.DllBase'].offset;
 
 export const DISCOVERY_LIMITS = {
   /** Pages of the first MiB searched for the low stub. */
@@ -106,7 +107,7 @@ interface KdbgBlock {
 }
 
 function parseKdbg(b: Buffer | undefined): KdbgBlock | undefined {
-  if (!b || b.length < 0x58 || b.toString('latin1', KDBG_TAG, KDBG_TAG + 4) !== 'KDBG') return undefined;
+  if (!b || b.length < KDBG_READ_BYTES || b.toString('latin1', KDBG_TAG, KDBG_TAG + 4) !== 'KDBG') return undefined;
   return {
     size: b.readUInt32LE(KDBG_SIZE),
     kernBase: b.readBigUInt64LE(KDBG_KERNBASE),
@@ -331,8 +332,8 @@ function discoverCrash(dump: Dump, physical: PhysicalMemory): KernelDiscovery {
 
   let kernelBase: bigint | undefined;
   if (kdbgVa) {
-    const k = parseKdbg(vm.read(kdbgVa, 0x58));
-    if (!k) n.lack(`KdDebuggerDataBlock at ${hex(kdbgVa)} is ${vm.read(kdbgVa, 0x58) ? 'not tagged KDBG (encoded or damaged)' : 'not in the dump'}`);
+    const k = parseKdbg(vm.read(kdbgVa, KDBG_READ_BYTES));
+    if (!k) n.lack(`KdDebuggerDataBlock at ${hex(kdbgVa)} is ${vm.read(kdbgVa, KDBG_READ_BYTES) ? 'not tagged KDBG (encoded or damaged)' : 'not in the dump'}`);
     else {
       n.saw(`KDBG at ${hex(kdbgVa)}: OwnerTag KDBG, Size ${hex(k.size)}, KernBase ${hex(k.kernBase)}`);
       if (psActiveProcessHead && k.psActiveProcessHead !== psActiveProcessHead) n.lack(`KDBG PsActiveProcessHead ${hex(k.psActiveProcessHead)} differs from the header's ${hex(psActiveProcessHead)}`);

@@ -345,6 +345,8 @@ export const ASSUMED_FIELDS = {
   'OBJECT_HEADER.TypeIndex': { offset: 0x18, size: 1, source: '_OBJECT_HEADER.TypeIndex, x64 Windows 7+ (all table kernels)' },
   'OBJECT_HEADER.InfoMask': { offset: 0x1a, size: 1, source: '_OBJECT_HEADER.InfoMask, x64 Windows 7+ (all table kernels)' },
   'OBJECT_HEADER.Body': { offset: 0x30, size: 8, source: '_OBJECT_HEADER.Body, x64 Windows 7+ (all table kernels)' },
+  /** Read by kernel discovery before any layout is chosen (PsLoadedModuleList's first entry is ntoskrnl). */
+  'LDR_DATA_TABLE_ENTRY.DllBase': { offset: 0x30, size: 8, source: '_LDR_DATA_TABLE_ENTRY.DllBase, x64 (all table kernels)' },
 } as const satisfies { readonly [K in LayoutFieldKey]?: AssumedPlace };
 export type AssumedFieldKey = keyof typeof ASSUMED_FIELDS;
 
@@ -363,16 +365,7 @@ export const ASSUMED_SIZES = {
 export const ASSUMED_POOL_GRANULARITY = 16;
 
 /** The optional OBJECT_HEADER_* blocks, in InfoMask bit order (bit 0 creator … bit 7 padding). */
-export const OBJECT_INFO_SIZE_KEYS = [
-  '_OBJECT_HEADER_CREATOR_INFO',
-  '_OBJECT_HEADER_NAME_INFO',
-  '_OBJECT_HEADER_HANDLE_INFO',
-  '_OBJECT_HEADER_QUOTA_INFO',
-  '_OBJECT_HEADER_PROCESS_INFO',
-  '_OBJECT_HEADER_AUDIT_INFO',
-  '_OBJECT_HEADER_EXTENDED_INFO',
-  '_OBJECT_HEADER_PADDING_INFO',
-] as const satisfies readonly LayoutSizeKey[];
+export const OBJECT_INFO_SIZE_KEYS: readonly LayoutSizeKey[] = OBJECT_OPTIONAL_HEADERS;
 
 /**
  * Sizes of the optional OBJECT_HEADER_* blocks selected by InfoMask bits 0..7, assumed (not read
