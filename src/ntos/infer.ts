@@ -15,10 +15,15 @@
 import { PAGE_SIZE, type VirtualMemory } from '../dump/types.ts';
 import { X64VirtualMemory } from '../dump/x64.ts';
 import type { KernelDiscovery } from './kernel.ts';
-import type { FieldPlace, KernelLayout, LayoutFieldKey } from './layout.ts';
+import { ASSUMED_FIELDS, type FieldPlace, type KernelLayout, type LayoutFieldKey } from './layout.ts';
 import { IMAGE_FILE_NAME_BYTES, imageFileNameBytes, knownTrustlet, SECOND_LIST_ENTRIES, SECURE_SYSTEM, SYSTEM_PROCESS } from './process-names.ts';
 import { CANONICAL_KERNEL_MIN, filetimeSane, hex } from '../dump/numbers.ts';
 import { inferProtection } from './infer-protection.ts';
+
+/** OBJECT_HEADER places before any layout is known: the assumed x64 ones (layout.ts ASSUMED_FIELDS). */
+const OH_BODY = ASSUMED_FIELDS['OBJECT_HEADER.Body'].offset;
+const OH_POINTER_COUNT = ASSUMED_FIELDS['OBJECT_HEADER.PointerCount'].offset;
+const OH_HANDLE_COUNT = ASSUMED_FIELDS['OBJECT_HEADER.HandleCount'].offset;
 
 export const INFER_LIMITS = {
   /** Processes walked to confirm the offsets. */
@@ -118,9 +123,11 @@ export function inferLayout(k: KernelDiscovery): Inference {
         score += 2;
         why.push('empty WaitListHead points at itself');
       }
-      if (start >= 0x30) {
-        const ptrCount = window.readBigInt64LE(start - 0x30);
-        const handleCount = window.readBigInt64LE(start - 0x28);
+      // The OBJECT_HEADER ends where the body starts: its counts at the assumed x64 places (layout.ts).
+      const header = start - OH_BODY;
+      if (header >= 0) {
+        const ptrCount = window.readBigInt64LE(header + OH_POINTER_COUNT);
+        const handleCount = window.readBigInt64LE(header + OH_HANDLE_COUNT);
         if (ptrCount > 0n && ptrCount < 1n << 32n && handleCount >= 0n && handleCount < 1n << 32n) {
           score += 1;
           why.push('OBJECT_HEADER counts before it are plausible');
