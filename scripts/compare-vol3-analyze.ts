@@ -5,23 +5,14 @@
 //   node --import tsx scripts/compare-vol3-analyze.ts [--builds 17763,19041,22000] [--forms full,bitmap,raw]
 //        [--scenarios vsm-credential-guard,list-bad-flink,hostile-names] [--size 32MiB] [--keep DIR]
 // Env: VOL3 (default /work/vol3/vol.py), PYTHON (default /usr/bin/python3), ISF_DIR (default ../shared/data/isf), PEER_JOBS (default 2).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { generate, parseSize, type Form } from '../samples/generate.ts';
-import { defaultIsfRoot, KNOWN_KERNELS } from '../samples/kernels.ts';
+import { KNOWN_KERNELS } from '../samples/kernels.ts';
+import { arg, BIN, capture, JOBS, PY, VOL, volRows } from './vol3-peer.ts';
 
-const arg = (name: string, dflt: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : dflt;
-};
-const VOL = process.env.VOL3 ?? '/work/vol3/vol.py';
-const PY = process.env.PYTHON ?? '/usr/bin/python3';
-const ISF_DIR = process.env.ISF_DIR ?? defaultIsfRoot();
-const BIN = fileURLToPath(new URL('../bin/vsm-forensics.js', import.meta.url));
-const JOBS = Number(process.env.PEER_JOBS ?? 2);
 
 interface VolRow {
   PID: number;
@@ -41,25 +32,7 @@ interface OurProcess {
   sources: string[];
 }
 
-function capture(cmd: string, args: string[]): Promise<string> {
-  return new Promise((resolve) => {
-    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (out += d));
-    p.on('close', () => resolve(out));
-  });
-}
-
-async function vol(dump: string, plugin: string): Promise<VolRow[] | string> {
-  const out = await capture(PY, [VOL, '--offline', '-q', '-s', ISF_DIR, '-f', dump, '-r', 'json', plugin]);
-  const at = out.indexOf('[');
-  try {
-    return at >= 0 ? (JSON.parse(out.slice(at)) as VolRow[]) : out.trim().split('\n').slice(-2).join(' | ');
-  } catch {
-    return out.trim().split('\n').slice(-2).join(' | ');
-  }
-}
+const vol = (dump: string, plugin: string) => volRows<VolRow>(dump, plugin);
 
 async function ours(dump: string): Promise<{ processes: OurProcess[]; findings: { rule: string }[] } | string> {
   const out = await capture(process.execPath, [BIN, 'analyze', dump, '--no-hash', '--quiet', '--json', '-']);

@@ -6,50 +6,25 @@
 //   node --import tsx scripts/compare-vol3-cmdline.ts [--builds 14393,17763,19041,22000] [--forms full,raw]
 //        [--scenarios vsm-credential-guard,hostile-names] [--size 32MiB] [--keep DIR]
 // Env: VOL3 (default /work/vol3/vol.py), PYTHON (default /usr/bin/python3), ISF_DIR (default ../shared/data/isf).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { generate, parseSize, type Form } from '../samples/generate.ts';
-import { defaultIsfRoot, KNOWN_KERNELS } from '../samples/kernels.ts';
+import { KNOWN_KERNELS } from '../samples/kernels.ts';
+import { arg, BIN, capture, PY, VOL, volRows } from './vol3-peer.ts';
 import { KEPT_ENVIRONMENT_VARIABLES } from '../src/ntos/environment.ts';
 
-const arg = (name: string, dflt: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : dflt;
-};
-const VOL = process.env.VOL3 ?? '/work/vol3/vol.py';
-const PY = process.env.PYTHON ?? '/usr/bin/python3';
-const ISF_DIR = process.env.ISF_DIR ?? defaultIsfRoot();
-const BIN = fileURLToPath(new URL('../bin/vsm-forensics.js', import.meta.url));
 
 type Row = Record<string, unknown> & { PID: number };
 interface Ours {
   processes: { pid: number; secure: boolean | null; commandLine?: { text: string; rawHex?: string } | null; environment?: Record<string, string> | null; dlls?: { base: string; size: number | null; path: string | null }[] | null }[];
 }
 
-function capture(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<string> {
-  return new Promise((resolve) => {
-    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env });
-    let out = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.on('close', () => resolve(out));
-  });
-}
-
-async function vol(dump: string, plugin: string): Promise<Row[] | string> {
-  const out = await capture(PY, [VOL, '--offline', '-q', '-s', ISF_DIR, '-f', dump, '-r', 'json', plugin]);
-  const at = out.indexOf('[');
-  try {
-    return at >= 0 ? (JSON.parse(out.slice(at)) as Row[]) : out.trim().split('\n').slice(-2).join(' | ');
-  } catch {
-    return out.trim().split('\n').slice(-2).join(' | ');
-  }
-}
+const vol = (dump: string, plugin: string) => volRows<Row>(dump, plugin);
 
 async function ours(dump: string): Promise<Ours | string> {
-  const out = await capture(process.execPath, [BIN, 'analyze', dump, '--no-hash', '--quiet', '--json', '-'], { ...process.env, VSM_FORENSICS_FROM_SOURCE: process.env.VSM_FORENSICS_FROM_SOURCE ?? '1' });
+  const out = await capture(process.execPath, [BIN, 'analyze', dump, '--no-hash', '--quiet', '--json', '-'], { env: { ...process.env, VSM_FORENSICS_FROM_SOURCE: process.env.VSM_FORENSICS_FROM_SOURCE ?? '1' }, stdoutOnly: true });
   try {
     return JSON.parse(out) as Ours;
   } catch {

@@ -9,53 +9,29 @@
 //   node --import tsx scripts/compare-vol3-internals.ts [--builds 17763,19041,22000] [--forms full,raw]
 //        [--scenarios vsm-trustlet-tampered,vsm-credential-guard] [--size 32MiB] [--keep DIR]
 // Env: VOL3 (default /work/vol3/vol.py), PYTHON (default /usr/bin/python3), ISF_DIR (default ../shared/data/isf), PEER_JOBS (default 2).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { generate, parseSize, type Form } from '../samples/generate.ts';
-import { defaultIsfRoot, KNOWN_KERNELS } from '../samples/kernels.ts';
+import { KNOWN_KERNELS } from '../samples/kernels.ts';
+import { arg, BIN, capture, JOBS, PY, VOL, volRows } from './vol3-peer.ts';
 import { listScenarios } from '../samples/scenario.ts';
 import type { ProcessRecord } from '../src/vsm/types.ts';
 
-const arg = (name: string, dflt: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : dflt;
-};
-const VOL = process.env.VOL3 ?? '/work/vol3/vol.py';
-const PY = process.env.PYTHON ?? '/usr/bin/python3';
-const ISF_DIR = process.env.ISF_DIR ?? defaultIsfRoot();
-const BIN = fileURLToPath(new URL('../bin/vsm-forensics.js', import.meta.url));
-const JOBS = Number(process.env.PEER_JOBS ?? 2);
 const PLUGINS = ['windows.handles', 'windows.threads', 'windows.privileges', 'windows.getsids', 'windows.vadinfo', 'windows.malfind', 'windows.pslist'] as const;
 type Plugin = (typeof PLUGINS)[number];
 type Row = Record<string, unknown>;
 
-function capture(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<string> {
-  return new Promise((resolve) => {
-    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env });
-    let out = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (out += d));
-    p.on('close', () => resolve(out));
-  });
-}
-
 /** A plugin's rows (its JSON renderer flattens the tree; children, when any, come in `__children`). */
 async function vol(dump: string, plugin: Plugin): Promise<Row[] | string> {
-  const out = await capture(PY, [VOL, '--offline', '-q', '-s', ISF_DIR, '-f', dump, '-r', 'json', plugin]);
-  const at = out.indexOf('[');
   const flat = (rows: Row[]): Row[] => rows.flatMap((r) => [r, ...flat((r.__children as Row[] | undefined) ?? [])]);
-  try {
-    return at >= 0 ? flat(JSON.parse(out.slice(at)) as Row[]) : out.trim().split('\n').slice(-2).join(' | ');
-  } catch {
-    return out.trim().split('\n').slice(-2).join(' | ');
-  }
+  const rows = await volRows<Row>(dump, plugin);
+  return typeof rows === 'string' ? rows : flat(rows);
 }
 
 async function ours(dump: string): Promise<{ processes: ProcessRecord[] } | string> {
-  const out = await capture(process.execPath, [BIN, 'analyze', dump, '--no-hash', '--quiet', '--json', '-'], { ...process.env, VSM_FORENSICS_FROM_SOURCE: '1' });
+  const out = await capture(process.execPath, [BIN, 'analyze', dump, '--no-hash', '--quiet', '--json', '-'], { env: { ...process.env, VSM_FORENSICS_FROM_SOURCE: '1' } });
   try {
     return JSON.parse(out) as { processes: ProcessRecord[] };
   } catch {
