@@ -58,6 +58,8 @@ const USAGE_CASES: Array<[string[], string]> = [
   [['info', ABSENT, '--jsno'], 'did you mean --json?'],
   [['info', ABSENT, ABSENT], 'unexpected argument'],
   [['symbols', 'whch', ABSENT], 'did you mean which?'],
+  [['queue', 'add', ABSENT, '--redis', 'redis://127.0.0.1:1'], 'unknown command "add" (one of submit, status)'],
+  [['queue', 'sbmit', ABSENT, '--out', TMP], 'unknown command "sbmit"; did you mean submit?'],
   [['symbols', 'which', ABSENT, '--symbol-sever', 'http://x'], 'did you mean --symbol-server?'],
   [['symbols', 'convert', ABSENT], 'missing --output'],
   [['symbols'], 'name a symbols command'],
@@ -112,6 +114,34 @@ test.serial('output paths are checked before the dump is opened: one line, exit 
     t.false(r.stderr.includes('internal error'));
   }
   t.false(existsSync(join(TMP, 'no-such-dir')));
+});
+
+// /proc takes no new files whoever asks, yet access(W_OK) says yes to root: only opening the file
+// as the write will tells. These used to pass the check and fail after the whole run (exit 70).
+test.serial('paths where a file cannot be created, though access() allows it to root, are refused before the dump is opened (exit 73)', async (t) => {
+  if (!existsSync('/proc/self')) return t.pass('no /proc on this system');
+  const cases: Array<string[]> = [
+    ['analyze', ABSENT, '--json', '/proc/vsm-forensics-test.json'],
+    ['analyze', ABSENT, '--html', '/proc/vsm-forensics-test.html'],
+    ['analyze', ABSENT, '--output-dir', '/proc'],
+    ['batch', ABSENT, '--out', '/proc'],
+    ['demo', '-o', '/proc'],
+    ['synth', '-o', '/proc/vsm-forensics-test.dmp'],
+    ['symbols', 'convert', EVIDENCE, '-o', '/proc/vsm-forensics-test.json'],
+  ];
+  for (const args of cases) {
+    const r = await run(...args);
+    t.is(r.code, ExitCode.CantCreate, `${args.join(' ')}: ${r.stderr}`);
+    t.is(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
+    t.false(r.stderr.includes('internal error'), r.stderr);
+  }
+});
+
+test.serial('a report that cannot be written after the analysis is one line and exit 73, not a stack trace', async (t) => {
+  const { writeOutput } = await import('../src/commands/write-output.ts');
+  const err = await t.throwsAsync(writeOutput(join(TMP, 'gone', 'r.json'), ['{}']));
+  t.is((err as { exitCode?: number }).exitCode, ExitCode.CantCreate);
+  t.regex(err!.message, /r\.json: cannot be written \(ENOENT\)$/);
 });
 
 test.serial('an unreadable --symbols path is bad input (exit 2), named in one line, before the dump is opened', async (t) => {

@@ -2,8 +2,8 @@
 // that yargs does not do itself (a scalar option given twice, a number that is not one, an integer
 // range), "did you mean" for a mistyped option or value, and the checks of output and input paths
 // that run before any work. Kept light (no analysis code): the CLI loads it for every command.
-import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { accessSync, closeSync, constants, mkdirSync, openSync, statSync, unlinkSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import leven from 'leven';
 import type { ArgumentsCamelCase, Argv, InferredOptionTypes, Options } from 'yargs';
 import { InputPathError, OutputPathError, UsageError } from '../errors.ts';
@@ -121,14 +121,16 @@ export function usageMessage(
   if (unknown) {
     const names = unknown[1].split(', ').map((s) => s.trim());
     const opts = names.filter((n) => writtenAsOption(n, context.raw)).map((n) => n.replace(/^-+/, ''));
+    // A mistyped subcommand first: its options are unknown only because it is (`queue add --redis …`).
+    const subs = context.subcommands ?? [];
+    const word = names.find((n) => !writtenAsOption(n, context.raw));
+    if (subs.length && word !== undefined && !context.raw.some((t) => subs.includes(t))) {
+      const sub = closest(word, subs);
+      return `unknown command ${JSON.stringify(word)}${sub ? `; did you mean ${sub}?` : ` (one of ${subs.join(', ')})`}`;
+    }
     if (opts.length) {
       const hint = closest(opts[0], context.options);
-      return `unknown option ${opts.map((n) => (n.length === 1 ? `-${n}` : `--${n}`)).join(', ')}${hint ? `; did you mean --${hint}?` : ''}`;
-    }
-    const subs = context.subcommands ?? [];
-    if (subs.length && !context.raw.some((t) => subs.includes(t))) {
-      const sub = closest(names[0], subs);
-      return `unknown command ${JSON.stringify(names[0])}${sub ? `; did you mean ${sub}?` : ` (one of ${subs.join(', ')})`}`;
+      return `unknown option ${opts.map((n) => (n.length === 1 ? `-${n}` : `--${n}`)).join(', ')}${hint && hint !== opts[0] ? `; did you mean --${hint}?` : ''}`;
     }
     return `unexpected argument${names.length > 1 ? 's' : ''} ${names.map((n) => JSON.stringify(n)).join(', ')}`;
   }
@@ -156,6 +158,31 @@ function writableDir(dir: string): boolean {
   }
 }
 
+/** The error code of a failed file-system call ('error' when it has none). */
+function errorCode(e: unknown): string {
+  return e instanceof Error && 'code' in e ? String(e.code) : 'error';
+}
+
+/**
+ * Opens `path` as the write will (`wx`: a new file, removed again at once; `r+`: an existing one,
+ * not truncated) and returns the error code when that fails, else null. access() alone is not
+ * enough: for root it says yes to /proc and /sys, where creating a file fails.
+ */
+function openProbe(path: string, existing: boolean): string | null {
+  try {
+    closeSync(openSync(path, existing ? 'r+' : 'wx'));
+    if (!existing) unlinkSync(path);
+    return null;
+  } catch (e) {
+    const code = errorCode(e);
+    // A file of the probe's name already there: files can be made here; it is not ours to remove.
+    return code === 'EEXIST' ? null : code;
+  }
+}
+
+/** A file of this name is created in a directory to prove files can be written there. */
+const PROBE_NAME = `.vsm-forensics-probe-${process.pid}`;
+
 /**
  * An output file can be written: `-` (stdout) when allowed; otherwise its directory exists and is
  * writable, and the path is not a directory. Checked before the analysis so that a typo in a path
@@ -175,7 +202,12 @@ export function checkOutputFile(option: string, path: string, opts: { allowStdou
   }
   if (st?.isDirectory()) throw new OutputPathError(`--${option} ${path}: is a directory`);
   const dir = dirname(abs);
-  if (opts.createDirs && !st) return ensureOutputDir(option, dir);
+  if (opts.createDirs && !st) {
+    ensureOutputDir(option, dir);
+    const failed = openProbe(abs, false);
+    if (failed) throw new OutputPathError(`--${option} ${path}: cannot be written (${failed})`);
+    return;
+  }
   let dst;
   try {
     dst = statSync(dir);
@@ -190,6 +222,8 @@ export function checkOutputFile(option: string, path: string, opts: { allowStdou
       throw new OutputPathError(`--${option} ${path}: file is not writable`);
     }
   } else if (!writableDir(dir)) throw new OutputPathError(`--${option} ${path}: directory ${dir} is not writable`);
+  const failed = openProbe(abs, st !== undefined);
+  if (failed) throw new OutputPathError(`--${option} ${path}: cannot be written (${failed})`);
 }
 
 /**
@@ -221,10 +255,12 @@ export function ensureOutputDir(option: string, path: string): void {
     try {
       mkdirSync(m);
     } catch (e) {
-      const code = e instanceof Error && 'code' in e ? String(e.code) : 'error';
+      const code = errorCode(e);
       if (code !== 'EEXIST') throw new OutputPathError(`--${option} ${path}: cannot create ${m} (${code})`);
     }
   }
+  const failed = openProbe(join(abs, PROBE_NAME), false);
+  if (failed) throw new OutputPathError(`--${option} ${path}: files cannot be created in it (${failed})`);
 }
 
 /** An input path (a symbols file or directory, a scenario) exists and can be read. */

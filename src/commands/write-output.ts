@@ -3,6 +3,7 @@
 // reader does not buffer the whole report in memory).
 import { once } from 'node:events';
 import { closeSync, openSync, writeSync } from 'node:fs';
+import { OutputPathError } from '../errors.ts';
 
 export const STDOUT_TARGET = '-';
 
@@ -11,10 +12,15 @@ export async function writeOutput(target: string, pieces: Iterable<string>): Pro
     for (const piece of pieces) if (!process.stdout.write(piece)) await once(process.stdout, 'drain');
     return;
   }
-  const fd = openSync(target, 'w');
+  // The path was checked before the analysis; what fails now (a full disk, a path removed since)
+  // is still one line and exit 73, not a stack trace.
+  let fd: number | undefined;
   try {
+    fd = openSync(target, 'w');
     for (const piece of pieces) writeSync(fd, piece);
+  } catch (e) {
+    throw new OutputPathError(`${target}: cannot be written (${e instanceof Error && 'code' in e ? String(e.code) : String(e)})`);
   } finally {
-    closeSync(fd);
+    if (fd !== undefined) closeSync(fd);
   }
 }
