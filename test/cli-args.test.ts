@@ -58,6 +58,8 @@ const USAGE_CASES: Array<[string[], string]> = [
   [['info', ABSENT, '--jsno'], 'did you mean --json?'],
   [['info', ABSENT, ABSENT], 'unexpected argument'],
   [['symbols', 'whch', ABSENT], 'did you mean which?'],
+  [['analyze', ABSENT, '--symbol-server', 'msdl.microsoft.com/download/symbols'], '--symbol-server must be an http or https URL'],
+  [['symbols', 'which', ABSENT, '--symbol-server', 'ftp://example.org/symbols'], '--symbol-server must be an http or https URL'],
   [['queue', 'add', ABSENT, '--redis', 'redis://127.0.0.1:1'], 'unknown command "add" (one of submit, status)'],
   [['queue', 'sbmit', ABSENT, '--out', TMP], 'unknown command "sbmit"; did you mean submit?'],
   [['symbols', 'which', ABSENT, '--symbol-sever', 'http://x'], 'did you mean --symbol-server?'],
@@ -152,6 +154,10 @@ test.serial('an unreadable --symbols path is bad input (exit 2), named in one li
   }
   const b = await run('batch', ABSENT, '--out', join(TMP, 'b2'), '--symbols', join(TMP, 'nonexistent'));
   t.is(b.code, ExitCode.BadInput, b.stderr);
+  // An evidence input that does not exist is bad input too (as for analyze and info), not wrong usage.
+  const missing = await run('batch', ABSENT, '--out', join(TMP, 'b3'));
+  t.is(missing.code, ExitCode.BadInput, missing.stderr);
+  t.regex(missing.stderr, /^vsm-forensics: cannot read .*absent\.dmp: ENOENT\n$/);
 });
 
 test.serial('a valid command line reaches the dump: the absent dump is what fails (exit 2), proving the cases above stopped earlier', async (t) => {

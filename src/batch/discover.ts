@@ -4,7 +4,7 @@
 // text, while the ground-truth JSON, reports and notes that sit beside dumps do.
 import { closeSync, openSync, readSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
-import { UsageError } from '../errors.ts';
+import { InputPathError } from '../errors.ts';
 
 export interface Candidate {
   readonly path: string;
@@ -70,12 +70,12 @@ export function discoverEvidence(inputs: readonly string[], exclude: readonly st
     try {
       real = realpathSync(path);
     } catch (e) {
-      throw new UsageError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new InputPathError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
     if (seen.has(real)) return;
     const st = statSync(real);
     if (!st.isFile()) {
-      if (!fromWalk) throw new UsageError(`${path} is neither a file nor a directory`);
+      if (!fromWalk) throw new InputPathError(`${path} is neither a file nor a directory`);
       return;
     }
     if (fromWalk) {
@@ -120,7 +120,7 @@ export function discoverEvidence(inputs: readonly string[], exclude: readonly st
     try {
       st = statSync(input);
     } catch (e) {
-      throw new UsageError(`cannot read ${input}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new InputPathError(`cannot read ${input}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
     if (st.isDirectory()) walk(realpathSync(input));
     else add(input, false);

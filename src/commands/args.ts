@@ -61,11 +61,25 @@ export const DASH_VALUE_OPTIONS = ['--json', '--ndjson', '--html', '--csv'] as c
  * would make it an array), a number option whose value is not a finite number (yargs gives NaN or
  * null). Returns a yargs `check` function: it throws a UsageError, which the CLI prints as one line.
  */
+/** Options whose value is a URL, with the schemes each accepts (checked by tableCheck). */
+export const URL_OPTIONS: Readonly<Record<string, readonly string[]>> = { 'symbol-server': ['http:', 'https:'] };
+
+/** Whether `v` parses as a URL with one of `schemes`. */
+function isUrl(v: string, schemes: readonly string[]): boolean {
+  try {
+    return schemes.includes(new URL(v).protocol);
+  } catch {
+    return false;
+  }
+}
+
 export function tableCheck(table: OptionTable): (argv: Record<string, unknown>) => true {
   return (argv) => {
     for (const [name, o] of Object.entries(table)) {
       const v = argv[name];
       if (v === undefined) continue;
+      const schemes = URL_OPTIONS[name];
+      if (schemes && typeof v === 'string' && v !== '' && !isUrl(v, schemes)) throw new UsageError(`--${name} must be an ${schemes.map((x) => x.replace(':', '')).join(' or ')} URL, got ${JSON.stringify(v)}`);
       if (!o.array && Array.isArray(v)) throw new UsageError(`--${name} given more than once`);
       if (o.type === 'number') {
         const values = Array.isArray(v) ? v : [v];
