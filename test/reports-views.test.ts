@@ -21,6 +21,13 @@ function analysis(): Analysis {
       F.proc({ pid: 9200, ppid: 4, name: '=HYPERLINK("x")', path: null }),
       F.proc({ pid: 9300, ppid: 4, name: 'a"b,c\nd', path: null }),
       { ...F.proc({ pid: 9400, ppid: 4, name: 'orphan.exe' }), ppid: -1, unreadableFields: ['ppid'] },
+      {
+        ...F.proc({ pid: 9500, ppid: 4, name: 'cmd.exe' }),
+        commandLine: { text: 'cmd.exe /c "=1+1", whoami' },
+        imagePathDos: 'C:\\Windows\\System32\\cmd.exe',
+        user: { name: 'alice', domain: 'CORP' },
+        token: { user: { sid: 'S-1-5-21-1-2-3-1001', name: null }, integrity: { sid: 'S-1-16-8192', level: 'Medium' }, groups: [], privileges: [], package: null },
+      },
     ],
   };
 }
@@ -87,7 +94,7 @@ test('CSV: stable header, one row per process, RFC 4180 quoting, formulas defuse
   t.is(header, CSV_COLUMNS.map(([n]) => n).join(','));
   t.is(
     header,
-    'pid,ppid,name,full_name,image_path,create_time,exit_time,session_id,wow64,secure,trustlet_id,trustlet_name,protection,protection_type,protection_signer,isolation,pages_mapped,pages_readable,terminated,unlinked,sources,eprocess_va,eprocess_pa,dtb,peb,unreadable_fields',
+    'pid,ppid,name,full_name,image_path,create_time,exit_time,session_id,wow64,secure,trustlet_id,trustlet_name,protection,protection_type,protection_signer,isolation,pages_mapped,pages_readable,terminated,unlinked,sources,eprocess_va,eprocess_pa,dtb,peb,unreadable_fields,command_line,image_path_dos,current_directory,user,user_sid,integrity',
     'columns are stable: append only',
   );
   // A minimal RFC 4180 reader: quoted fields may hold commas, quotes ("") and line breaks.
@@ -113,4 +120,12 @@ test('CSV: stable header, one row per process, RFC 4180 quoting, formulas defuse
   t.is(row(9300)[2], 'a"b,c\nd', 'commas, quotes and line breaks survive quoting');
   t.is(row(9400)[1], '', 'unknown PPID is an empty cell');
   t.is(row(9100)[3], 'MsMpEngCP_Service_Host.exe');
+  const col = (pid: number, name: string) => row(pid)[CSV_COLUMNS.findIndex(([n]) => n === name)];
+  t.is(col(9500, 'command_line'), 'cmd.exe /c "=1+1", whoami', 'a command line with quotes and commas survives quoting');
+  t.is(col(9500, 'image_path_dos'), 'C:\\Windows\\System32\\cmd.exe');
+  t.is(col(9500, 'user'), 'CORP\\alice');
+  t.is(col(9500, 'user_sid'), 'S-1-5-21-1-2-3-1001');
+  t.is(col(9500, 'integrity'), 'Medium');
+  t.is(col(9500, 'current_directory'), '', 'not read: empty');
+  t.is(col(9400, 'command_line'), '', 'unknown command line: empty');
 });

@@ -37,6 +37,13 @@ export const CSV_COLUMNS: ReadonlyArray<readonly [string, (p: ProcessRecord) => 
   ['dtb', (p) => p.dtb],
   ['peb', (p) => p.peb],
   ['unreadable_fields', (p) => p.unreadableFields?.join(' ')],
+  // Appended for responders (issue 14's PEB side and issue 12's token): empty where unknown or not read.
+  ['command_line', (p) => p.commandLine?.text],
+  ['image_path_dos', (p) => p.imagePathDos],
+  ['current_directory', (p) => p.currentDirectory?.text],
+  ['user', (p) => (p.user ? (p.user.domain ? `${p.user.domain}\\${p.user.name}` : p.user.name) : null)],
+  ['user_sid', (p) => p.token?.user?.sid],
+  ['integrity', (p) => p.token?.integrity?.level],
 ];
 
 const CRLF = '\r\n';
