@@ -55,6 +55,25 @@ function printUsageError(message: string, cmd: CatalogueEntry | undefined): numb
   return ExitCode.Usage;
 }
 
+/** The part of yargs' internal API that skipHelpCaching reaches (not in yargs' typings). */
+interface YargsInternals {
+  getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: unknown } };
+}
+
+/**
+ * yargs formats the whole help screen after every command handler, in case the handler then asks
+ * for it (ours never do): string-width over every option, ~50 ms on each run of every command.
+ * Turned off on yargs' usage object, which the parser keeps for its lifetime; help asked for
+ * (`--help`, `showHelp()`) is formatted when asked, as before. Returns whether yargs still has the
+ * hook (test/cli-startup.test.ts fails when an upgrade of yargs removes it).
+ */
+export function skipHelpCaching(parser: Argv<GlobalArgs>): boolean {
+  const usage = (parser as unknown as YargsInternals).getInternalMethods?.().getUsageInstance?.();
+  if (!usage || typeof usage.cacheHelpMessage !== 'function') return false;
+  usage.cacheHelpMessage = () => {};
+  return true;
+}
+
 export async function main(rawArgs: string[]): Promise<number> {
   const args = joinDashValues(rawArgs);
   const word = commandWord(args);
@@ -102,6 +121,7 @@ export async function main(rawArgs: string[]): Promise<number> {
       throw err instanceof UsageError ? err : new UsageError(usageMessage(msg ?? err?.message ?? 'wrong usage', { raw: args, options: Object.keys(options), choicesOf, subcommands }));
     })
     .exitProcess(false);
+  skipHelpCaching(parser);
   try {
     await parser.parseAsync();
   } catch (e) {

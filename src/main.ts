@@ -1,12 +1,17 @@
-// The program: what bin/vsm-forensics.js runs (compiled to dist/src/main.js), and what batch and
+// The program: what bin/vsm-forensics.js runs (dist/src/main.js once built), and what batch and
 // queue workers start for each analysis (src/batch/analyzer.ts). `--version` alone is answered
-// here without loading the argument parser, so it costs little more than starting Node.
+// here without loading the argument parser, so it costs little more than starting Node. Built,
+// the CLI is one bundle compiled from its shipped V8 code cache (src/compiled-cli.ts); from
+// source (tests, tsx) it is src/cli.ts.
 import { packageInfo } from './package-info.ts';
+import { loadCompiledBundle } from './compiled-cli.ts';
+
+type Cli = typeof import('./cli.ts');
 
 const args = process.argv.slice(2);
 if (args.length === 1 && args[0] === '--version') {
   process.stdout.write(`${packageInfo().version}\n`);
 } else {
-  const { main } = await import('./cli.ts');
+  const { main } = loadCompiledBundle<Cli>()?.exports ?? (await import('./cli.ts'));
   process.exitCode = await main(args);
 }

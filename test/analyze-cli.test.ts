@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { generate } from '../samples/generate.ts';
-import { validateReport } from '../src/reports/index.ts';
+import { validateReport } from '../src/reports/validate.ts';
 import { joinDashValues } from '../src/cli.ts';
 
 const run = promisify(execFile);

@@ -32,6 +32,7 @@ test('npm pack → npm install -g into a temp prefix → --version, demo, analyz
   const info = (JSON.parse(packed.stdout) as Array<{ filename: string; files: Array<{ path: string }> }>)[0];
   const paths = info.files.map((f) => f.path);
   t.true(paths.includes('dist/src/main.js') && paths.includes('bin/vsm-forensics.js') && paths.includes('LICENSE'));
+  t.true(paths.includes('dist/src/cli.cjs') && paths.includes('dist/src/cli.cjs.cache'), 'the CLI bundle and its V8 code cache');
   t.true(paths.includes('dist/src/ntos/data/layouts.json') && paths.includes('dist/src/reports/schema/report.schema.json'), 'data files beside the compiled code');
   t.true(paths.some((p) => p.startsWith('dist/samples/isf/') && p.endsWith('.json.xz')) && paths.includes('dist/samples/isf/LICENSE.JPCERTCC'), 'the shipped ISF with its notice');
   const stray = paths.filter((p) => /^(test|fuzz|bench|\.ci|src|samples)\//.test(p) || p.endsWith('.ts'));

@@ -3,7 +3,8 @@
 // partial evidence even when the analysis did not.
 import test from 'ava';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { buildReport, renderJson, validateReport, reportSchema, SCHEMA_VERSION, type Report } from '../src/reports/index.ts';
+import { buildReport, renderJson, SCHEMA_VERSION, type Report } from '../src/reports/index.ts';
+import { validateReport, reportSchema } from '../src/reports/validate.ts';
 import * as F from './reports-fixtures.ts';
 
 const cases = {

@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import type { ExecutionContext } from 'ava';
 import { generate, type Form } from '../samples/generate.ts';
 import { main } from '../src/cli.ts';
-import { renderHtml, renderTerminal, validateReport, type Report } from '../src/reports/index.ts';
+import { renderHtml, renderTerminal, type Report } from '../src/reports/index.ts';
+import { validateReport } from '../src/reports/validate.ts';
 
 const ECS = JSON.parse(readFileSync(new URL('./data/ecs_flat.json', import.meta.url), 'utf8')) as {
   fields: Record<string, { type: string; allowed?: string[] }>;

@@ -3,7 +3,8 @@
 // never -1 or another number a reader could take for a PID. And every JSON output escapes
 // U+2028/U+2029, so an NDJSON line is one line for every line reader.
 import test from 'ava';
-import { buildReport, renderHtml, renderJson, renderNdjson, renderTerminal, validateReport } from '../src/reports/index.ts';
+import { buildReport, renderHtml, renderJson, renderNdjson, renderTerminal } from '../src/reports/index.ts';
+import { validateReport } from '../src/reports/validate.ts';
 import type { Analysis } from '../src/vsm/types.ts';
 import * as F from './reports-fixtures.ts';
 

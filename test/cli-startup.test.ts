@@ -1,0 +1,91 @@
+// What start-up relies on: the built CLI is compiled from a shipped V8 code cache only when that
+// cache was made from the very bundle beside it (another bundle's cache is ignored, another V8's
+// is rejected by V8, and either way the bundle still runs); and yargs no longer formats the whole
+// help screen after every command (the internal hook src/cli.ts turns off is still there).
+import test from 'ava';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import yargs from 'yargs';
+import { loadCompiledBundle } from '../src/compiled-cli.ts';
+import { main, skipHelpCaching } from '../src/cli.ts';
+import { runDir } from './helpers/run-dir.ts';
+
+const TMP = runDir('cli-startup');
+
+/** A small CommonJS bundle in its own directory, as dist/src/cli.cjs is. */
+function bundleDir(name: string, source: string): URL {
+  const dir = join(TMP, name);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'cli.cjs'), source);
+  return pathToFileURL(`${dir}/`);
+}
+
+const SOURCE = "'use strict';\nfunction twice(x) { return 2 * x; }\nmodule.exports = { answer: twice(21), file: __filename, dir: __dirname, req: typeof require('node:path').join };\n";
+
+test('no bundle beside the loader (running from src/): undefined', (t) => {
+  t.is(loadCompiledBundle(pathToFileURL(`${join(TMP, 'nothing-here')}/`)), undefined);
+});
+
+const CHILD = fileURLToPath(new URL('./helpers/load-bundle-child.ts', import.meta.url));
+
+/** Loads the bundle in a fresh Node (V8 keeps compiled scripts per process: a reload here would never read the cache). */
+function loadInChild(dir: URL, write = false): { cache: string; answer: number } {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', CHILD, dir.href, ...(write ? ['--write'] : [])], { encoding: 'utf8', timeout: 120_000 });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return JSON.parse(r.stdout) as { cache: string; answer: number };
+}
+
+test('the bundle runs as a CommonJS module (its own __filename, __dirname, require)', (t) => {
+  const dir = bundleDir('module', SOURCE);
+  const loaded = loadCompiledBundle<{ answer: number; file: string; dir: string; req: string }>(dir)!;
+  t.is(loaded.cache, 'none');
+  t.is(loaded.exports.answer, 42);
+  t.is(loaded.exports.file, join(TMP, 'module', 'cli.cjs'));
+  t.is(loaded.exports.dir, join(TMP, 'module'));
+  t.is(loaded.exports.req, 'function');
+});
+
+test('a code cache written after a run is accepted by the next Node', (t) => {
+  const dir = bundleDir('fresh', SOURCE);
+  t.deepEqual(loadInChild(dir, true), { cache: 'none', answer: 42 });
+  t.true(readFileSync(new URL('cli.cjs.cache', dir)).length > 32);
+  t.deepEqual(loadInChild(dir), { cache: 'accepted', answer: 42 });
+});
+
+test('a cache made from other bundle bytes is not used, even when V8 would take it (same length)', (t) => {
+  const dir = bundleDir('other-bundle', SOURCE);
+  loadInChild(dir, true);
+  // Same length, other code: V8 itself checks only the length, so the digest must catch it.
+  const changed = SOURCE.replace('2 * x', '3 * x');
+  t.is(changed.length, SOURCE.length);
+  writeFileSync(new URL('cli.cjs', dir), changed);
+  t.deepEqual(loadInChild(dir), { cache: 'other-bundle', answer: 63 });
+});
+
+test('a cache V8 cannot use (another Node, damaged) is rejected and the bundle still runs', (t) => {
+  const dir = bundleDir('damaged', SOURCE);
+  loadInChild(dir, true);
+  const cacheFile = new URL('cli.cjs.cache', dir);
+  const bytes = readFileSync(cacheFile);
+  // Keep the digest (ours), garble V8's header (its magic number and version hash).
+  for (let i = 32; i < 48; i++) bytes[i] ^= 0xff;
+  writeFileSync(cacheFile, bytes);
+  t.deepEqual(loadInChild(dir), { cache: 'rejected-by-v8', answer: 42 });
+});
+
+test('yargs still has the help-caching hook the CLI turns off, and help is still printed when asked', async (t) => {
+  t.true(skipHelpCaching(yargs([]) as never));
+  const out: string[] = [];
+  const write = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((chunk: string | Uint8Array) => (out.push(String(chunk)), true)) as typeof process.stdout.write;
+  let code: number;
+  try {
+    code = await main(['info', '--help']);
+  } finally {
+    process.stdout.write = write;
+  }
+  t.is(code, 0);
+  t.regex(out.join(''), /vsm-forensics info <dump>[\s\S]*Options:/);
+});
