@@ -10,7 +10,10 @@
 //
 // Memory: SLOTS shared buffers of `chunkBytes`, whatever the file size. The calling thread waits
 // for the worker with Atomics.wait (allowed on Node's main thread); the worker never needs the
-// caller's event loop, so the scan stays synchronous.
+// caller's event loop, so the scan stays synchronous. When the scan hands forEachChunk an `idle`
+// queue (IdleWork), a wait for a free buffer runs the queued jobs one at a time instead, and sleeps
+// only when none is left: the calling thread's own later work, done while the hash runs. The worker
+// is started when the pass is opened, so that it is ready by the time the scan begins.
 //
 // When the file order of the pages is not their physical order (or the physical memory is not the
 // file's), one pass cannot give the scan what it saw before: then the scan reads its pages as
@@ -25,7 +28,7 @@ import { Worker } from 'node:worker_threads';
 import { BadInputError } from '../errors.ts';
 import { EvidenceFile } from './evidence-file.ts';
 import { DEFAULT_CHUNK_BYTES, FilePhysicalMemory, type FileSegment } from './physical.ts';
-import { PAGE_SIZE, type Dump, type MissingRange, type PhysicalMemory, type PhysicalRead, type PhysicalRun } from './types.ts';
+import { PAGE_SIZE, type Dump, type IdleWork, type MissingRange, type PhysicalMemory, type PhysicalRead, type PhysicalRun } from './types.ts';
 
 export interface EvidencePassOptions {
   /** Bytes per read (default 8 MiB, the scan's chunk). */
@@ -48,6 +51,11 @@ export interface EvidencePassResult {
   readonly seconds: number;
   /** True when the scan and the hash shared one read of the file. */
   readonly onePass: boolean;
+  /** Seconds the calling thread slept waiting for the hash worker (a free buffer, then the digest). */
+  readonly waitSeconds: number;
+  /** Idle jobs run while the hash worker was busy, and the seconds they took. */
+  readonly idleJobs: number;
+  readonly idleSeconds: number;
 }
 
 export interface EvidencePass {
@@ -169,10 +177,21 @@ function* reads(pieces: Iterable<Piece>, cap: number): Iterable<{ fileOffset: nu
   if (cur && cur.length > 0) yield cur;
 }
 
+/** Time the calling thread spent waiting for the hash, and in idle jobs instead. */
+interface WaitStats {
+  waitSeconds: number;
+  idleJobs: number;
+  idleSeconds: number;
+}
+
+const seconds = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
+
 /** The SHA-256 sink: a worker on shared slots, or inline on this thread. */
 interface HashSink {
-  /** A buffer to read the next chunk into (waits for the worker to free one). */
-  slot(): Buffer;
+  /** The buffer size it was made for. */
+  readonly cap: number;
+  /** A buffer to read the next chunk into (waits for the worker to free one, running `idle` jobs meanwhile). */
+  slot(idle?: IdleWork): Buffer;
   /** The chunk just read into slot() is `length` bytes: hash it. */
   submit(length: number): void;
   digest(): string;
@@ -182,10 +201,10 @@ interface HashSink {
 function inlineSink(cap: number): HashSink {
   const h = createHash('sha256');
   const buf = Buffer.allocUnsafeSlow(cap);
-  return { slot: () => buf, submit: (n) => void h.update(buf.subarray(0, n)), digest: () => h.digest('hex'), close: () => {} };
+  return { cap, slot: () => buf, submit: (n) => void h.update(buf.subarray(0, n)), digest: () => h.digest('hex'), close: () => {} };
 }
 
-function workerSink(cap: number): HashSink {
+function workerSink(cap: number, stats: WaitStats): HashSink {
   const ctrlBuf = new SharedArrayBuffer(4 * (C_LEN + SLOTS));
   const ctrl = new Int32Array(ctrlBuf);
   const shared = Array.from({ length: SLOTS }, () => new SharedArrayBuffer(cap));
@@ -199,19 +218,37 @@ function workerSink(cap: number): HashSink {
   const failed = () => new Error('the SHA-256 worker failed');
   /** Waits until word `i` is no longer `seen` (or the worker failed). */
   const waitWhile = (i: number, seen: number) => {
+    const t0 = process.hrtime.bigint();
     while (Atomics.load(ctrl, i) === seen) {
       if (Atomics.load(ctrl, C_FAILED)) throw failed();
       Atomics.wait(ctrl, i, seen, WAIT_SLICE_MS);
     }
+    stats.waitSeconds += seconds(t0);
+  };
+  /** Runs one idle job; false when there is none (or no queue). */
+  const runIdle = (idle: IdleWork | undefined): boolean => {
+    if (!idle) return false;
+    const t0 = process.hrtime.bigint();
+    const ran = idle();
+    if (ran) {
+      stats.idleJobs++;
+      stats.idleSeconds += seconds(t0);
+    }
+    return ran;
   };
   const bump = () => {
     Atomics.add(ctrl, C_SIGNAL, 1);
     Atomics.notify(ctrl, C_SIGNAL);
   };
   return {
-    slot() {
-      // The slot of chunk `produced` is free once chunk `produced - SLOTS` is hashed.
-      for (let c = Atomics.load(ctrl, C_CONSUMED); c <= produced - SLOTS; c = Atomics.load(ctrl, C_CONSUMED)) waitWhile(C_CONSUMED, c);
+    cap,
+    slot(idle) {
+      // The slot of chunk `produced` is free once chunk `produced - SLOTS` is hashed; until then,
+      // the caller's queued work, one job at a time, and a sleep only when none is left.
+      for (let c = Atomics.load(ctrl, C_CONSUMED); c <= produced - SLOTS; c = Atomics.load(ctrl, C_CONSUMED)) {
+        if (Atomics.load(ctrl, C_FAILED)) throw failed();
+        if (!runIdle(idle)) waitWhile(C_CONSUMED, c);
+      }
       return views[produced % SLOTS]!;
     },
     submit(length) {
@@ -240,7 +277,7 @@ function workerSink(cap: number): HashSink {
 class PassPhysicalMemory implements PhysicalMemory {
   constructor(
     private readonly inner: FilePhysicalMemory,
-    private readonly pass: (visit: (basePage: number, data: Buffer) => void, chunkBytes?: number) => boolean,
+    private readonly pass: (visit: (basePage: number, data: Buffer) => void, chunkBytes?: number, idle?: IdleWork) => boolean,
   ) {}
   get pageLimit(): number {
     return this.inner.pageLimit;
@@ -263,8 +300,8 @@ class PassPhysicalMemory implements PhysicalMemory {
   read(pa: number, length: number): PhysicalRead {
     return this.inner.read(pa, length);
   }
-  forEachChunk(visit: (basePage: number, data: Buffer) => void, chunkBytes?: number): void {
-    if (!this.pass(visit, chunkBytes)) this.inner.forEachChunk(visit, chunkBytes);
+  forEachChunk(visit: (basePage: number, data: Buffer) => void, chunkBytes?: number, idle?: IdleWork): void {
+    if (!this.pass(visit, chunkBytes, idle)) this.inner.forEachChunk(visit, chunkBytes, idle);
   }
   close(): void {
     this.inner.close();
@@ -284,17 +321,26 @@ export function openEvidencePass(dump: Dump, opts: EvidencePassOptions = {}): Ev
   const shared = file !== undefined && (opts.hashPath === undefined || resolve(opts.hashPath) === resolve(file.path));
   let sink: HashSink | undefined;
   let done: EvidencePassResult | undefined;
-  let seconds = 0;
+  let passSeconds = 0;
   let passRan = false;
   let onePass = false;
+  const stats: WaitStats = { waitSeconds: 0, idleJobs: 0, idleSeconds: 0 };
+  const newSink = (size: number) => (opts.inline || size < SLOTS * cap ? inlineSink(cap) : workerSink(cap, stats));
+  // The worker starts now, while the kernel is found and the list walked: ready when the scan begins.
+  if (file && shared) sink = newSink(file.size);
 
   /** Reads [from, file end) in order, hashing it, visiting the scan chunks among it. */
-  const readFile = (f: EvidenceFile, chunks: Iterable<Piece>, visit: ((basePage: number, data: Buffer) => void) | null): void => {
+  const readFile = (f: EvidenceFile, chunks: Iterable<Piece>, visit: ((basePage: number, data: Buffer) => void) | null, idle?: IdleWork): void => {
     const t0 = process.hrtime.bigint();
-    sink ??= opts.inline || f.size < SLOTS * cap ? inlineSink(cap) : workerSink(cap);
+    // Made before the scan asked for larger chunks (nothing hashed yet): made again for them.
+    if (sink && sink.cap < cap) {
+      sink.close();
+      sink = undefined;
+    }
+    sink ??= newSink(f.size);
     try {
       for (const r of reads(filePieces(chunks, f.size), cap)) {
-        const buf = sink.slot();
+        const buf = sink.slot(idle);
         const got = f.readInto(buf, 0, r.length, r.fileOffset);
         if (got !== r.length) throw new BadInputError(`short read at 0x${(r.fileOffset + got).toString(16)}: the evidence file changed while it was read`, 'dump.changed');
         sink.submit(got);
@@ -302,19 +348,19 @@ export function openEvidencePass(dump: Dump, opts: EvidencePassOptions = {}): Ev
         opts.progress?.(r.fileOffset + got, f.size);
       }
     } finally {
-      seconds += Number(process.hrtime.bigint() - t0) / 1e9;
+      passSeconds += seconds(t0);
     }
   };
 
   /** The scan's forEachChunk: the shared pass the first time, when the pages' file order allows it. */
-  const scanPass = (visit: (basePage: number, data: Buffer) => void, chunkBytes = DEFAULT_CHUNK_BYTES): boolean => {
+  const scanPass = (visit: (basePage: number, data: Buffer) => void, chunkBytes = DEFAULT_CHUNK_BYTES, idle?: IdleWork): boolean => {
     if (passRan || !pm || !file || !shared) return false;
     passRan = true;
     if (!segmentsInFileOrder(pm.segments())) return false;
     const pagesPerChunk = Math.max(1, Math.floor(chunkBytes / PAGE_SIZE));
     cap = Math.max(cap, pagesPerChunk * PAGE_SIZE);
     onePass = true;
-    readFile(file, scanChunks(pm.segments(), pagesPerChunk), visit);
+    readFile(file, scanChunks(pm.segments(), pagesPerChunk), visit, idle);
     return true;
   };
 
@@ -331,7 +377,10 @@ export function openEvidencePass(dump: Dump, opts: EvidencePassOptions = {}): Ev
         if (!target) throw new BadInputError('the evidence has no file to hash', 'dump.no-file');
         // No scan ran, or it could not share the read: hash the whole file now.
         if (!onePass) readFile(target, [], null);
-        done = { sha256: sink!.digest(), bytes: target.size, seconds, onePass };
+        const t0 = process.hrtime.bigint();
+        const sha256 = sink!.digest();
+        passSeconds += seconds(t0);
+        done = { sha256, bytes: target.size, seconds: passSeconds, onePass, ...stats };
         return done;
       } finally {
         own?.close();

@@ -7,7 +7,7 @@
 // `missing`; they never read as zeros. Memory use is bounded by the cache, not by dump size.
 import { BadInputError } from '../errors.ts';
 import type { EvidenceFile } from './evidence-file.ts';
-import { PAGE_SHIFT, PAGE_SIZE, type MissingRange, type PhysicalMemory, type PhysicalRead, type PhysicalRun } from './types.ts';
+import { PAGE_SHIFT, PAGE_SIZE, type IdleWork, type MissingRange, type PhysicalMemory, type PhysicalRead, type PhysicalRun } from './types.ts';
 
 /** Present pages that are consecutive both in physical memory and in the file. */
 export interface FileSegment {
@@ -98,7 +98,8 @@ export abstract class FilePhysicalMemory implements PhysicalMemory {
     return { data, absentPages };
   }
 
-  forEachChunk(visit: (basePage: number, data: Buffer) => void, chunkBytes = DEFAULT_CHUNK_BYTES): void {
+  /** Reads as fast as the file gives its pages: nothing to wait for, so `idle` work is left to its owner. */
+  forEachChunk(visit: (basePage: number, data: Buffer) => void, chunkBytes = DEFAULT_CHUNK_BYTES, _idle?: IdleWork): void {
     const pagesPerChunk = Math.max(1, Math.floor(chunkBytes / PAGE_SIZE));
     const buf = Buffer.allocUnsafeSlow(pagesPerChunk * PAGE_SIZE);
     for (const seg of this.segments()) {

@@ -45,10 +45,18 @@ export interface PhysicalMemory {
    * A sequential pass over every present page in large chunks (for hashing and scanning).
    * Calls `visit` with consecutive present pages starting at `basePage`; chunks never span a hole.
    * `data` is only valid during the call (the buffer is reused for the next chunk): copy what you keep.
+   * `idle`: where the pass would wait on something else (the evidence pass's hash worker), it runs
+   * the caller's queued work instead, one job at a time, until a job is no longer there.
    */
-  forEachChunk(visit: (basePage: number, data: Buffer) => void, chunkBytes?: number): void;
+  forEachChunk(visit: (basePage: number, data: Buffer) => void, chunkBytes?: number, idle?: IdleWork): void;
   close(): void;
 }
+
+/**
+ * Work a reader may run while it would otherwise wait (for the hash worker to free a buffer): runs
+ * one queued job and returns true, or returns false when nothing is queued (then the reader waits).
+ */
+export type IdleWork = () => boolean;
 
 export interface PhysicalRead {
   readonly data: Buffer;

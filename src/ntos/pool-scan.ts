@@ -7,7 +7,7 @@
 // → visitChunk (tag candidates at pool alignment, markers) → examineCandidate (pool header, block
 // size) → findObject (OBJECT_HEADER positions in the block → identifyAt: EPROCESS checks, VA) →
 // resolveLate (blocks and hits that need the kernel's page tables) → result.
-import type { PhysicalMemory, VirtualMemory } from '../dump/types.ts';
+import type { IdleWork, PhysicalMemory, VirtualMemory } from '../dump/types.ts';
 import { PAGE_SIZE } from '../dump/types.ts';
 import { ASSUMED_OBJECT_INFO_SIZES, ASSUMED_POOL_GRANULARITY, fieldOrAssumed, objectInfoSizes, sizeOrAssumed, type AssumedFieldKey, type FieldPlace, type KernelLayout } from './layout.ts';
 import { decodeEprocess, eprocessSize, implausibilities, isKernelPointer, ObjectBytes, readEprocess, type EprocessInfo, type ReadProcessOptions } from './process.ts';
@@ -78,6 +78,8 @@ export interface ScanOptions extends Omit<ReadProcessOptions, 'kernel'> {
   readonly reverseMap?: boolean;
   /** Called after each chunk with pages done so far (for progress bars). */
   readonly onProgress?: (pagesDone: number, pagesTotal: number) => void;
+  /** The caller's queued work, run where reading the pages waits (see PhysicalMemory.forEachChunk). */
+  readonly idle?: IdleWork;
 }
 
 export const DEFAULT_MAX_HITS = 65536;
@@ -201,7 +203,7 @@ const SKIP: PositionOutcome = { kind: 'skip', partlyAbsent: false };
 
 export function scanProcesses(pm: PhysicalMemory, layout: KernelLayout, opts: ScanOptions = {}): ScanResult {
   const scan = new ProcessScan(pm, layout, opts);
-  pm.forEachChunk((basePage, chunk) => scan.visitChunk(basePage, chunk), opts.chunkBytes);
+  pm.forEachChunk((basePage, chunk) => scan.visitChunk(basePage, chunk), opts.chunkBytes, opts.idle);
   scan.resolveLate();
   return scan.result();
 }

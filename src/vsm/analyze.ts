@@ -23,6 +23,7 @@ import { systemStep } from './steps/system.ts';
 import { internalsStep, type InternalsCaps } from './steps/internals.ts';
 import { NO_NOTES } from './steps/notes.ts';
 import { tamperingStep } from './steps/tampering.ts';
+import { workAhead } from './steps/ahead.ts';
 import type { Analysis, Finding, KernelInfo, ProcessRecord, Severity } from './types.ts';
 
 /** The kernel as discovery found it: its address space, layout and anchors. */
@@ -81,17 +82,26 @@ export function analyzeKernel(ev: EvidenceView, k: KernelContext, opts: AnalyzeO
   const listed = walkListStep({ vm, layout, head: k.psActiveProcessHead, maxEntries: opts.maxListEntries, vmForDtb });
   const { list } = listed;
   const typeIndex = chooseTypeIndexKey({ vm, layout, base: k.base, list });
-  const scanned = scanStep({ pm, vm, layout, typeIndex, vmForDtb, ...knownObjects(vm, layout, list), enabled: opts.scan !== false, maxHits: opts.maxScanHits, onProgress: opts.onScanProgress });
+  // What the steps after the scan read, less their drafts: the same inputs for the work done ahead.
+  const baselineIn = { pm, vmForDtb, maxProcesses: opts.baselineProcesses, pagesPerProcess: opts.baselinePagesPerProcess };
+  const isolationIn = { vm, layout, pm, vmForDtb, workBudget: opts.isolationWorkBudget };
+  const detailsIn = { vm, layout, base: k.base, build: k.info.build, vmForDtb };
+  const internalsIn =
+    opts.internals === false ? undefined : { vm, layout, base: k.base, psLoadedModuleList: k.info.psLoadedModuleList !== null ? BigInt(k.info.psLoadedModuleList) : null, vmForDtb, caps: opts.internalsCaps };
+  const scan = opts.scan !== false;
+  const ahead = scan ? workAhead({ list, baseline: baselineIn, isolation: isolationIn, details: detailsIn, internals: internalsIn }) : undefined;
+  const scanned = scanStep({ pm, vm, layout, typeIndex, vmForDtb, ...knownObjects(vm, layout, list), enabled: scan, maxHits: opts.maxScanHits, onProgress: opts.onScanProgress, idle: ahead?.runOne });
   const merged = mergeProcesses(list?.entries ?? [], scanned.hits);
   const records = processRecords(merged, list);
-  const base = measureBaseline({ drafts: records.drafts, pm, vmForDtb, maxProcesses: opts.baselineProcesses, pagesPerProcess: opts.baselinePagesPerProcess });
-  const isolated = isolateSecure({ drafts: records.drafts, vm, layout, pm, vmForDtb, baseline: base.baseline, workBudget: opts.isolationWorkBudget });
+  const base = measureBaseline({ drafts: records.drafts, ...baselineIn, ahead });
+  const isolated = isolateSecure({ drafts: records.drafts, ...isolationIn, baseline: base.baseline, ahead });
   records.drafts.forEach((d, i) => {
     const iso = isolated.isolation.get(i);
     if (iso) d.rec.isolation = iso;
   });
-  const details = detailsStep({ drafts: records.drafts, vm, layout, base: k.base, build: k.info.build, vmForDtb });
-  const internals = opts.internals === false ? undefined : internalsStep({ drafts: records.drafts, vm, layout, base: k.base, psLoadedModuleList: k.info.psLoadedModuleList !== null ? BigInt(k.info.psLoadedModuleList) : null, vmForDtb, caps: opts.internalsCaps });
+  const details = detailsStep({ drafts: records.drafts, ...detailsIn, ahead });
+  const internals = internalsIn ? internalsStep({ drafts: records.drafts, ...internalsIn, ahead }) : undefined;
+  if (ahead) log().debug({ jobs: ahead.ran, used: ahead.used }, 'work done ahead while the hash ran');
   const processes = records.drafts.map((d) => d.rec as ProcessRecord);
   const tampering = internals ? tamperingStep({ processes, peHeaders: internals.peHeaders, kernelImage: internals.kernelImage }) : NO_NOTES;
   const system = systemStep({ processes, format: ev.format, formatName: ev.formatName, pm, baseline: base.baseline });

@@ -18,6 +18,7 @@ import { readProcessToken, type TokenInfo } from '../../ntos/token.ts';
 import { walkVadInfo, type VadInfo } from '../../ntos/vad-info.ts';
 import type { Walk, WalkIssue } from '../../ntos/walk-result.ts';
 import type { ApcRecord, HandleRecord, ModuleRecord, ThreadRecord, TokenRecord, VadRecord } from '../types.ts';
+import { takeFrom, type WorkAhead } from '../work-ahead.ts';
 import { notes, plural, type CapHit, type StepNotes } from './notes.ts';
 import type { Draft, ProcessDraft } from './records.ts';
 
@@ -42,6 +43,8 @@ export interface InternalsInput {
   readonly psLoadedModuleList: bigint | null;
   readonly vmForDtb: (dtb: number) => VirtualMemory;
   readonly caps?: InternalsCaps;
+  /** Reads done ahead (while the evidence pass waited for its hash), taken where they fit. */
+  readonly ahead?: WorkAhead;
 }
 
 export interface InternalsStep extends StepNotes {
@@ -106,18 +109,27 @@ export function fileBaseName(path: string): string {
   return path.slice(Math.max(path.lastIndexOf('\\'), path.lastIndexOf('/')) + 1);
 }
 
-interface ProcessInternals {
-  readonly threads: Walk<ThreadInfo>;
-  readonly handles: Walk<HandleInfo>;
-  readonly vads: Walk<VadInfo>;
+/** What is read of one process, before any of it is written into its draft. */
+interface InternalsRead {
+  readonly rec: Partial<Draft>;
+  /** The walks to note as damage, in the order they were made (`cap` gets the PID added). */
+  readonly walks: readonly { readonly kind: string; readonly walk: NotedWalk; readonly cap: string }[];
+  readonly unreadable: readonly string[];
+  /** Private executable regions starting with a PE header (ordinary processes only). */
+  readonly peHeaders: ReadonlySet<string>;
 }
 
-function peHeaderStarts(vmForDtb: (dtb: number) => VirtualMemory, d: ProcessDraft, vads: readonly VadInfo[]): Set<string> {
+type NotedWalk = Parameters<Damage['note']>[2];
+
+/** The parts of a process's draft its internals read depends on. */
+type ReadSubject = Pick<Draft, 'secure' | 'terminated'> & { readonly dtb: bigint | undefined };
+
+function peHeaderStarts(vmForDtb: (dtb: number) => VirtualMemory, p: ReadSubject, vads: readonly VadInfo[]): Set<string> {
   const out = new Set<string>();
-  if (d.rec.secure !== false || d.rec.terminated || !d.m.info.dtb) return out;
+  if (p.secure !== false || p.terminated || !p.dtb) return out;
   const candidates = vads.filter((v) => v.private === true && v.executable === true);
   if (candidates.length === 0) return out;
-  const uvm = vmForDtb(pageTableRoot(d.m.info.dtb));
+  const uvm = vmForDtb(pageTableRoot(p.dtb));
   for (const v of candidates) {
     const b = uvm.read(BigInt(v.start), 2);
     if (b && b.readUInt16LE(0) === EXPECTED_DOS_SIGNATURE) out.add(v.start);
@@ -125,13 +137,30 @@ function peHeaderStarts(vmForDtb: (dtb: number) => VirtualMemory, d: ProcessDraf
   return out;
 }
 
-function walkOne(inp: InternalsInput, d: ProcessDraft, va: bigint, types: ObjectTypes | null, drivers: readonly DriverInfo[], damage: Damage): { rec: Partial<Draft>; walks: ProcessInternals; unreadable: string[] } {
-  const { vm, layout } = inp;
-  const caps = inp.caps ?? {};
-  const who = `${d.rec.name.text} (PID ${d.rec.pid})`;
+/** What internals reads once for the whole kernel: the loaded drivers and the object types. */
+interface KernelSide {
+  readonly driverWalk: Walk<DriverInfo> | undefined;
+  readonly objectTypes: ObjectTypes | null;
+}
+
+/** The inputs of the reads (all of InternalsInput but the drafts). */
+export type InternalsContext = Omit<InternalsInput, 'drafts' | 'ahead'>;
+
+function readKernelSide(ctx: InternalsContext): KernelSide {
+  const { vm, layout } = ctx;
+  const driverWalk = ctx.psLoadedModuleList !== null ? walkDrivers(vm, layout, ctx.psLoadedModuleList, { maxModules: ctx.caps?.maxModules }) : undefined;
+  const types = ctx.base !== null ? loadObjectTypes(vm, layout, ctx.base) : null;
+  return { driverWalk, objectTypes: types && 'types' in types ? (types.types ?? null) : null };
+}
+
+/** One process's internals, read from its EPROCESS at `va`: a pure function of its arguments. */
+function readInternals(ctx: InternalsContext, kernel: KernelSide, va: bigint, p: ReadSubject): InternalsRead {
+  const { vm, layout } = ctx;
+  const caps = ctx.caps ?? {};
+  const walks: { kind: string; walk: NotedWalk; cap: string }[] = [];
   const unreadable: string[] = [];
   const tokenRead = readProcessToken(vm, layout, va);
-  damage.note('tokens', who, { ...tokenRead, partial: tokenRead.partial }, `token.groups(pid ${d.rec.pid})`);
+  walks.push({ kind: 'tokens', walk: { ...tokenRead, partial: tokenRead.partial }, cap: 'token.groups' });
   const extendedInfo = readExtendedInfo(vm, layout, va, { token: tokenRead });
   const exit = readExitStatus(vm, layout, va);
   const prio = readBasePriority(vm, layout, va);
@@ -141,16 +170,16 @@ function walkOne(inp: InternalsInput, d: ProcessDraft, va: bigint, types: Object
   if (debug.unreadable) unreadable.push('debugPort');
 
   const vads = walkVadInfo(vm, layout, va, { maxVads: caps.maxVads });
-  damage.note('VAD trees', who, vads, `vads(pid ${d.rec.pid})`);
-  const modules = new ModuleIndex([...drivers, ...mappedRanges(vads.items)]);
+  walks.push({ kind: 'VAD trees', walk: vads, cap: 'vads' });
+  const modules = new ModuleIndex([...(kernel.driverWalk?.items ?? []), ...mappedRanges(vads.items)]);
 
   const threads = walkThreads(vm, layout, va, { maxThreads: caps.maxThreads });
-  damage.note('thread lists', who, threads, `threads(pid ${d.rec.pid})`);
+  walks.push({ kind: 'thread lists', walk: threads, cap: 'threads' });
   const threadRecs: ThreadRecord[] = [];
   for (const t of threads.items) {
     if (t.tid === null) continue;
     const apcs = walkApcs(vm, layout, BigInt(t.ethread), { maxApcs: caps.maxApcs });
-    damage.note('APC queues', who, apcs, `apcs(pid ${d.rec.pid})`);
+    walks.push({ kind: 'APC queues', walk: apcs, cap: 'apcs' });
     threadRecs.push({
       tid: t.tid,
       ethread: t.ethread,
@@ -164,8 +193,8 @@ function walkOne(inp: InternalsInput, d: ProcessDraft, va: bigint, types: Object
     });
   }
 
-  const handles = walkHandles(vm, layout, va, types, { maxHandles: caps.maxHandles });
-  damage.note('handle tables', who, handles, `handles(pid ${d.rec.pid})`);
+  const handles = walkHandles(vm, layout, va, kernel.objectTypes, { maxHandles: caps.maxHandles });
+  walks.push({ kind: 'handle tables', walk: handles, cap: 'handles' });
 
   const nothing = (w: Walk<unknown>) => w.items.length === 0 && w.partial;
   const rec: Partial<Draft> = {
@@ -178,34 +207,53 @@ function walkOne(inp: InternalsInput, d: ProcessDraft, va: bigint, types: Object
     threads: nothing(threads) ? null : threadRecs,
     handles: nothing(handles) ? null : handles.items.map(handleRecord),
   };
-  return { rec, walks: { threads, handles, vads }, unreadable };
+  return { rec, walks, unreadable, peHeaders: peHeaderStarts(ctx.vmForDtb, p, vads.items) };
+}
+
+const KERNEL_SIDE_KEY = 'internals:kernel';
+const subjectOf = (d: ProcessDraft): ReadSubject => ({ secure: d.rec.secure, terminated: d.rec.terminated, dtb: d.m.info.dtb });
+/** A process's read, named by everything it depends on besides its EPROCESS fields (the owner). */
+const internalsKey = (va: bigint, p: ReadSubject) => `internals:${va}:${p.secure}:${p.terminated}:${p.dtb}`;
+
+/** Queues the kernel side and each draft's internals read (drafts made from the list, before the scan). */
+export function queueInternals(ahead: WorkAhead, ctx: InternalsContext, drafts: readonly ProcessDraft[]): void {
+  let kernel: KernelSide | undefined;
+  const kernelSide = () => (kernel ??= readKernelSide(ctx));
+  ahead.later(KERNEL_SIDE_KEY, undefined, kernelSide);
+  for (const d of drafts) {
+    const va = d.m.va;
+    if (va === null) continue;
+    const p = subjectOf(d);
+    ahead.later(internalsKey(va, p), d.m.info, () => readInternals(ctx, kernelSide(), va, p));
+  }
 }
 
 export function internalsStep(inp: InternalsInput): InternalsStep {
-  const { vm, layout } = inp;
+  const take = takeFrom(inp.ahead);
   const damage = new Damage();
   const reasons: string[] = [];
-  const driverWalk = inp.psLoadedModuleList !== null ? walkDrivers(vm, layout, inp.psLoadedModuleList, { maxModules: inp.caps?.maxModules }) : undefined;
+  const kernel = take(KERNEL_SIDE_KEY, undefined, () => readKernelSide(inp));
+  const { driverWalk } = kernel;
   if (driverWalk) damage.note('loaded module list', 'the kernel', driverWalk, 'modules');
   else reasons.push('PsLoadedModuleList is unknown: routine addresses cannot be attributed to drivers.');
   const drivers = driverWalk?.items ?? [];
-  const types = inp.base !== null ? loadObjectTypes(vm, layout, inp.base) : null;
-  const objectTypes = types && 'types' in types ? (types.types ?? null) : null;
   const peHeaders = new Map<number, Set<string>>();
 
   inp.drafts.forEach((d, i) => {
-    if (d.m.va === null) {
+    const va = d.m.va;
+    if (va === null) {
       Object.assign(d.rec, { threads: null, handles: null, vads: null, token: null, debugPort: null, exitStatus: null, basePriority: null });
       return;
     }
-    const one = walkOne(inp, d, d.m.va, objectTypes, drivers, damage);
+    const p = subjectOf(d);
+    const one = take(internalsKey(va, p), d.m.info, () => readInternals(inp, kernel, va, p));
+    const who = `${d.rec.name.text} (PID ${d.rec.pid})`;
+    for (const w of one.walks) damage.note(w.kind, who, w.walk, `${w.cap}(pid ${d.rec.pid})`);
     Object.assign(d.rec, one.rec);
     if (one.unreadable.length) d.rec.unreadableFields = [...(d.rec.unreadableFields ?? []), ...one.unreadable.filter((u) => !d.rec.unreadableFields?.includes(u))];
-    const pe = peHeaderStarts(inp.vmForDtb, d, one.walks.vads.items);
-    if (pe.size) peHeaders.set(i, pe);
+    if (one.peHeaders.size) peHeaders.set(i, new Set(one.peHeaders));
   });
 
   const modules = driverWalk && !(driverWalk.items.length === 0 && driverWalk.partial) ? driverWalk.items.map(moduleRecord) : null;
   return { modules, kernelImage: drivers[0]?.name ?? null, peHeaders, ...notes({ reasons: [...reasons, ...damage.reasons()], capsHit: damage.capsHit }) };
 }
-

@@ -9,6 +9,7 @@ import { applyRules, rule, whenRule } from '../rules.ts';
 import { pageTableRoot } from '../../dump/numbers.ts';
 import { knownTrustlet, SECURE_SYSTEM } from '../../ntos/process-names.ts';
 import type { Finding, Isolation } from '../types.ts';
+import { takeFrom, type WorkAhead } from '../work-ahead.ts';
 import { notes, plural, type CapHit, type StepNotes } from './notes.ts';
 import type { Draft, ProcessDraft } from './records.ts';
 
@@ -24,6 +25,25 @@ export interface BaselineInput {
   readonly vmForDtb: (dtb: number) => VirtualMemory;
   readonly maxProcesses?: number;
   readonly pagesPerProcess?: number;
+  /** Reads done ahead, taken where they fit. */
+  readonly ahead?: WorkAhead;
+}
+
+/** The ordinary processes the baseline samples, and how each is classified. */
+function baselinePlan(inp: Omit<BaselineInput, 'ahead'>) {
+  const maxBase = inp.maxProcesses ?? DEFAULT_BASELINE_PROCESSES;
+  const ordinary = inp.drafts.filter(({ rec, m }) => rec.secure === false && !rec.terminated && !!m.info.dtb);
+  const opts = { maxPagesRead: inp.pagesPerProcess ?? DEFAULT_BASELINE_PAGES, maxEntries: BASELINE_MAX_ENTRIES };
+  const roots = ordinary.slice(0, maxBase).map(({ m }) => pageTableRoot(m.info.dtb!));
+  const key = (root: number) => `baseline:${root}:${opts.maxPagesRead}:${opts.maxEntries}`;
+  const read = (root: number) => classifyUserPages(inp.vmForDtb(root), inp.pm, opts);
+  return { maxBase, ordinary, roots, key, read };
+}
+
+/** Queues the baseline's page classifications (drafts made from the list, before the scan). */
+export function queueBaseline(ahead: WorkAhead, inp: Omit<BaselineInput, 'ahead'>): void {
+  const plan = baselinePlan(inp);
+  for (const root of plan.roots) ahead.later(plan.key(root), undefined, () => plan.read(root));
 }
 
 export interface BaselineStep {
@@ -34,12 +54,12 @@ export interface BaselineStep {
 
 export function measureBaseline(inp: BaselineInput): BaselineStep {
   const b = { processes: 0, pagesMapped: 0, pagesNotResident: 0, pagesAbsent: 0, pagesUnreadable: 0, pagesReadable: 0 };
-  const maxBase = inp.maxProcesses ?? DEFAULT_BASELINE_PROCESSES;
-  const ordinary = inp.drafts.filter(({ rec, m }) => rec.secure === false && !rec.terminated && !!m.info.dtb);
+  const { maxBase, ordinary, roots, key, read } = baselinePlan(inp);
+  const take = takeFrom(inp.ahead);
   let capped = false;
   let maxAbsentPfn = -1;
-  for (const { m } of ordinary.slice(0, maxBase)) {
-    const c = classifyUserPages(inp.vmForDtb(pageTableRoot(m.info.dtb!)), inp.pm, { maxPagesRead: inp.pagesPerProcess ?? DEFAULT_BASELINE_PAGES, maxEntries: BASELINE_MAX_ENTRIES });
+  for (const root of roots) {
+    const c = take(key(root), undefined, () => read(root));
     if (c.capHit) capped = true;
     maxAbsentPfn = Math.max(maxAbsentPfn, c.maxAbsentPfn);
     if (c.pagesMapped === 0) continue;
@@ -93,6 +113,48 @@ export interface IsolationInput {
   readonly baseline: Baseline;
   /** Whole-analysis isolation work bound (default ISOLATION_WORK_BUDGET). */
   readonly workBudget?: number;
+  /** Reads done ahead, taken where they fit. */
+  readonly ahead?: WorkAhead;
+}
+
+type IsolationReadInput = Pick<IsolationInput, 'vm' | 'layout' | 'pm' | 'vmForDtb'>;
+
+/** The order secure processes are judged in: the trustlets we know and Secure System first, then draft order. */
+function secureInJudgingOrder(drafts: readonly ProcessDraft[]): (readonly [ProcessDraft, number])[] {
+  const secure = drafts.map((d, i) => [d, i] as const).filter(([d]) => d.rec.secure === true && d.m.info.dtb);
+  const known = (d: ProcessDraft) => (knownTrustlet(d.rec.name.text) || d.rec.name.text === SECURE_SYSTEM ? 0 : 1);
+  return secure.sort((a, b) => known(a[0]) - known(b[0]) || a[1] - b[1]);
+}
+
+/** One secure process's VADs and page classification with `left` of the budget: a pure function of its arguments. */
+function isolationRead(inp: IsolationReadInput, d: ProcessDraft, left: number) {
+  const vadRoot = d.m.info.vadRoot;
+  const root = pageTableRoot(d.m.info.dtb!);
+  const maxEntries = Math.min(DEFAULT_MAX_ENTRIES, left);
+  const maxPagesRead = Math.min(DEFAULT_MAX_PAGES_READ, left);
+  return {
+    key: `isolation:${root}:${vadRoot}:${maxEntries}:${maxPagesRead}`,
+    read: () => {
+      const vads = vadRoot !== undefined && vadRoot !== 0n ? walkVads(inp.vm, inp.layout, vadRoot) : undefined;
+      return { vads, c: classifyUserPages(inp.vmForDtb(root), inp.pm, { vads: vads?.ranges, maxEntries, maxPagesRead }) };
+    },
+  };
+}
+
+/** Queues the isolation reads in judging order, each with the budget the ones before it leave. */
+export function queueIsolation(ahead: WorkAhead, inp: Omit<IsolationInput, 'ahead' | 'baseline'>): void {
+  let left = inp.workBudget ?? ISOLATION_WORK_BUDGET;
+  for (const [d] of secureInJudgingOrder(inp.drafts)) {
+    ahead.laterJob(() => {
+      if (left <= 0) return;
+      const { key, read } = isolationRead(inp, d, left);
+      const before = left;
+      left = 0; // a read that throws ends the chain
+      const r = read();
+      ahead.put(key, undefined, r);
+      left = before - r.c.work;
+    });
+  }
 }
 
 /**
@@ -118,18 +180,15 @@ export function isolateSecure(inp: IsolationInput): IsolationStep {
   const budget = inp.workBudget ?? ISOLATION_WORK_BUDGET;
   let left = budget;
   const notJudged: number[] = [];
+  const take = takeFrom(inp.ahead);
   // The trustlets we know and Secure System first: forged secure processes spend what is left.
-  const secure = inp.drafts.map((d, i) => [d, i] as const).filter(([d]) => d.rec.secure === true && d.m.info.dtb);
-  const known = (d: ProcessDraft) => (knownTrustlet(d.rec.name.text) || d.rec.name.text === SECURE_SYSTEM ? 0 : 1);
-  secure.sort((a, b) => known(a[0]) - known(b[0]) || a[1] - b[1]);
-  for (const [d, i] of secure) {
+  for (const [d, i] of secureInJudgingOrder(inp.drafts)) {
     if (left <= 0) {
       notJudged.push(d.rec.pid);
       continue;
     }
-    const vadRoot = d.m.info.vadRoot;
-    const vads = vadRoot !== undefined && vadRoot !== 0n ? walkVads(inp.vm, inp.layout, vadRoot) : undefined;
-    const c = classifyUserPages(inp.vmForDtb(pageTableRoot(d.m.info.dtb!)), inp.pm, { vads: vads?.ranges, maxEntries: Math.min(DEFAULT_MAX_ENTRIES, left), maxPagesRead: Math.min(DEFAULT_MAX_PAGES_READ, left) });
+    const { key, read } = isolationRead(inp, d, left);
+    const { vads, c } = take(key, undefined, read);
     left -= c.work;
     if (c.capHit) capsHit.push({ cap: `isolation.pages(pid ${d.rec.pid})`, limit: 0 });
     maxAbsentPfn = Math.max(maxAbsentPfn, c.maxAbsentPfn);

@@ -1,6 +1,6 @@
 // Steps 2 and 3: the TypeIndex key the pool scan checks object headers with, what the list walk
 // already placed (so the scan need not re-resolve it), and the scan itself.
-import type { PhysicalMemory, VirtualMemory } from '../../dump/types.ts';
+import type { IdleWork, PhysicalMemory, VirtualMemory } from '../../dump/types.ts';
 import { PAGE_SIZE } from '../../dump/types.ts';
 import { log } from '../../log.ts';
 import type { KernelLayout } from '../../ntos/layout.ts';
@@ -65,6 +65,8 @@ export interface ScanStepInput extends KnownObjects {
   readonly enabled: boolean;
   readonly maxHits?: number;
   readonly onProgress?: (done: number, total: number) => void;
+  /** Work to run where the scan's read waits for the hash (the reads done ahead). */
+  readonly idle?: IdleWork;
 }
 
 export interface ScanStep extends StepNotes {
@@ -83,6 +85,7 @@ export function scanStep(inp: ScanStepInput): ScanStep {
     knownPageVas: inp.knownPageVas,
     maxHits: inp.maxHits,
     onProgress: inp.onProgress,
+    idle: inp.idle,
   });
   const partly = r.stats.rejected[PARTLY_ABSENT] ?? 0;
   if (inp.typeIndex.kind === 'unchecked') log().info({ reason: inp.typeIndex.reason }, 'pool scan ran without the TypeIndex check');
