@@ -154,3 +154,20 @@ test('hostile tables: loops and fan-out are bounded', (t) => {
   t.deepEqual(loop.pages, []);
   d.close();
 });
+
+test('translations are remembered per 4 KiB page (a TLB): the same answers, within the bound', (t) => {
+  const t0 = build();
+  const d = openDump(writeTmp(DIR, 'tlb.dmp', buildFull(t0.pages)));
+  const v = new X64VirtualMemory(d.physical!, BigInt(PML4 << 12), 2);
+  const cases: Array<[bigint, Translation]> = [0x1234n, 0x1ff8n, 0x2010n, 0x200000n + 0x1234n, 0x40000000n + 0x5678n, 0x3000n, 0x6000n, 0x400000n].map((va) => [va, v.translate(va)]);
+  t.true(v.tlbEntries <= 2);
+  for (let round = 0; round < 3; round++) {
+    for (const [va, want] of cases) t.deepEqual(v.translate(va), want, `0x${va.toString(16)}, round ${round}`);
+    t.true(v.tlbEntries <= 2);
+  }
+  // Another offset in a remembered page: the offset is its own, the frame the page's.
+  t.like(v.translate(0x1000n), { ok: true, pa: 0x20000, pageSize: 4096 });
+  t.like(v.translate(0x40000000n + 0x5000n), { ok: true, pa: 0x40005000, pageSize: 2 ** 30 });
+  t.deepEqual(v.read(0x1ffcn, 8), Buffer.concat([patternPage(0x20).subarray(4092), patternPage(0x21).subarray(0, 4)]));
+  d.close();
+});

@@ -23,6 +23,13 @@ const BIT_PS = 0x80;
 const BIT_PROTOTYPE = 0x400;
 const BIT_TRANSITION = 0x800;
 
+/**
+ * Translations remembered per 4 KiB virtual page (a TLB): walks read many fields of one structure,
+ * each a 4-level table walk otherwise. The dump never changes, so a translation never goes stale;
+ * the table is emptied when it reaches this size (memory stays bounded on any dump).
+ */
+export const MAX_TLB_ENTRIES = 8192;
+
 /** Default bound on paging-structure pages one walk() visits (hostile tables can fan out). */
 export const DEFAULT_MAX_TABLES = 1 << 18;
 
@@ -58,15 +65,30 @@ function canonical(lin: number): bigint {
   return lin >= HALF ? v | KERNEL_SIGN : v;
 }
 
+/** A successful translation of one 4 KiB virtual page: its frame, as translate() found it. */
+interface TlbEntry {
+  readonly pagePa: number;
+  readonly pageSize: number;
+  readonly transition: boolean;
+  readonly pte: bigint;
+}
+
 export class X64VirtualMemory implements VirtualMemory {
   readonly dtb: number;
+  private readonly tlb = new Map<number, TlbEntry>();
 
   /** `dtb` is CR3: low 12 bits (PCID) and bit 63 are ignored. */
   constructor(
     readonly physical: PhysicalMemory,
     dtb: number | bigint,
+    private readonly tlbLimit = MAX_TLB_ENTRIES,
   ) {
     this.dtb = pageTableRoot(dtb);
+  }
+
+  /** Translations remembered now (never more than the TLB's limit). */
+  get tlbEntries(): number {
+    return this.tlb.size;
   }
 
   /** The 8-byte entry `index` of the table page at `tablePa`, or undefined if that page is absent. */
@@ -79,6 +101,20 @@ export class X64VirtualMemory implements VirtualMemory {
   translate(va: bigint): Translation {
     const lin = linear(va);
     if (lin === undefined) return { ok: false, reason: 'non-canonical' };
+    const inPage = lin % PAGE_SIZE;
+    const vpn = (lin - inPage) / PAGE_SIZE;
+    const hit = this.tlb.get(vpn);
+    if (hit) return { ok: true, pa: hit.pagePa + inPage, pageSize: hit.pageSize, transition: hit.transition, pte: hit.pte };
+    const t = this.walkTables(lin);
+    if (t.ok) {
+      if (this.tlb.size >= this.tlbLimit) this.tlb.clear();
+      this.tlb.set(vpn, { pagePa: t.pa - inPage, pageSize: t.pageSize, transition: t.transition, pte: t.pte });
+    }
+    return t;
+  }
+
+  /** translate() without the TLB: the 4-level walk for linear address `lin`. */
+  private walkTables(lin: number): Translation {
     let table = this.dtb;
     for (let level = 4; level >= 1; level--) {
       const span = SPAN[level]!;
