@@ -5,6 +5,7 @@
 import type { VirtualMemory } from '../dump/types.ts';
 import type { KernelLayout } from './layout.ts';
 import { isKernelPointer, readUnicodeString } from './process.ts';
+import { compareCodeUnits } from './strings.ts';
 
 /** Most entries read from one directory (\GLOBAL?? holds a few hundred on a real system). */
 export const MAX_DIRECTORY_ENTRIES = 4096;
@@ -111,7 +112,7 @@ export function readDriveLetters(vm: VirtualMemory, layout: KernelLayout, kernel
     const target = readUnicodeString(vm, layout, e.object + BigInt(targetP.offset));
     if (target && target.text.startsWith('\\')) drives.push({ letter: e.name.toUpperCase(), target: target.text });
   }
-  drives.sort((a, b) => a.letter.localeCompare(b.letter));
+  drives.sort((a, b) => compareCodeUnits(a.letter, b.letter));
   if (drives.length === 0) return { drives, reason: `no drive-letter links in \\${DOS_DEVICES_DIRECTORY}${links.reason ? ` (${links.reason})` : ''}` };
   return links.reason ? { drives, reason: links.reason } : { drives };
 }

@@ -5,6 +5,7 @@ import type { KuserFacts } from '../ntos/kuser.ts';
 import { PRODUCT_TYPES } from '../ntos/kuser.ts';
 import type { DriveLetter } from '../ntos/object-directory.ts';
 import { filetimeToIso } from '../dump/numbers.ts';
+import { compareCodeUnits } from '../ntos/strings.ts';
 import type { HostIdentity, ProcessRecord } from './types.ts';
 
 /** Marketing names by build; servers and workstations share builds. */
@@ -45,7 +46,7 @@ function pickComputerName(processes: readonly ProcessRecord[]): Pick<HostIdentit
     if ((p.createTime ?? '9999') < v.first) v.first = p.createTime ?? '9999';
     votes.set(key, v);
   }
-  const ranked = [...votes.values()].sort((a, b) => b.pids.length - a.pids.length || a.first.localeCompare(b.first));
+  const ranked = [...votes.values()].sort((a, b) => b.pids.length - a.pids.length || compareCodeUnits(a.first, b.first));
   if (ranked.length === 0) return { computerName: null, computerNameSource: null, conflicts: [] };
   const [win, ...rest] = ranked;
   return {

@@ -2,6 +2,7 @@
 // another directory, a parent-child pair Windows never makes, a second instance of a one-per-system
 // process, and a name made to look like a system binary's. Each rule only fires on facts the dump
 // shows (a known path, a live parent that started before its child); unknown facts never fire.
+import { compareCodeUnits } from '../ntos/strings.ts';
 import { MASQUERADE_NAME, MASQUERADING } from './attack.ts';
 import { baseName, fullProcessName } from './full-name.ts';
 import { rule, applyRules, type FindingRule } from './rules.ts';
@@ -85,7 +86,7 @@ export function volumeDirectory(p: Pick<ProcessRecord, 'imagePath'> & { readonly
 export function parentOf(p: ProcessRecord, processes: readonly ProcessRecord[]): ProcessRecord | undefined {
   if (p.ppid === null || p.ppid === undefined) return undefined;
   const cands = processes.filter((x) => x !== p && x.pid === p.ppid && (x.createTime === null || p.createTime === null || x.createTime <= p.createTime));
-  return cands.sort((a, b) => (b.createTime ?? '').localeCompare(a.createTime ?? ''))[0];
+  return cands.sort((a, b) => compareCodeUnits(b.createTime ?? '', a.createTime ?? ''))[0];
 }
 
 interface Ctx {
@@ -135,7 +136,7 @@ export const MASQUERADE_RULES: readonly FindingRule<Ctx, unknown>[] = [
     attack: MASQUERADE_NAME,
     matches: ({ processes }) =>
       SINGLETONS.flatMap((n) => {
-        const live = processes.filter((p) => !p.terminated && fullProcessName(p).toLowerCase() === n).sort((a, b) => (a.createTime ?? '9').localeCompare(b.createTime ?? '9'));
+        const live = processes.filter((p) => !p.terminated && fullProcessName(p).toLowerCase() === n).sort((a, b) => compareCodeUnits(a.createTime ?? '9', b.createTime ?? '9'));
         return live.slice(1).map((p) => ({ p, name: fullProcessName(p), first: live[0], detail: '' }));
       }),
     message: (m) => `${label(m)} is a second live ${m.name} (the first is PID ${m.first.pid}); Windows runs one.`,
