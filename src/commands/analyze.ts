@@ -10,12 +10,13 @@ import { statSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { openEvidencePass } from '../dump/evidence-pass.ts';
 import { openDump } from '../dump/open.ts';
+import type { Dump } from '../dump/types.ts';
 import { machineName } from '../dump/crash-structs.ts';
 import { ExitCode, UsageError } from '../errors.ts';
 import { filetimeToIso } from '../dump/numbers.ts';
 import { renderInternals, SHOW_KINDS, type ShowKind } from '../reports/internals-table.ts';
 import { writeOutput } from './write-output.ts';
-import { buildReport, createProgress, renderCsv, renderHtml, renderJsonChunks, renderNdjsonLines, renderTerminal, type EvidenceInfo, type ProcessFilter, type Report } from '../reports/index.ts';
+import { buildReport, createProgress, renderCsv, renderHtml, renderJsonChunks, renderNdjsonLines, renderTerminal, type EvidenceInfo, type ProcessFilter, type Report, type RunInfo } from '../reports/index.ts';
 import { log } from '../log.ts';
 import { analyzeDump } from '../vsm/analyze.ts';
 import { SEVERITIES, type Severity } from '../vsm/types.ts';
@@ -173,61 +174,29 @@ export async function run(argv: AnalyzeInput): Promise<number> {
     const hashing = argv.hash !== false && known === null;
     const bar = createProgress({ label: hashing ? 'sha256+scan' : 'scanning', unit: hashing ? 'bytes' : 'items', enabled: quiet ? false : undefined });
     const pass = hashing ? openEvidencePass(dump, { hashPath: path, progress: bar.update }) : undefined;
-    let analysis;
-    let sha256: string | null = known?.sha256 ?? null;
-    let sha256At: string | null = known?.at ?? null;
+    let report: Report;
+    let finished: Date;
     try {
-      analysis = await analyzeDump(pass?.dump ?? dump, {
+      const analysis = await analyzeDump(pass?.dump ?? dump, {
         scan: argv.scan !== false,
         internals: argv.internals !== false,
         symbols: { symbols: argv.symbols ? [...argv.symbols] : undefined, symbolServer: argv.symbolServer },
         onScanProgress: pass ? undefined : bar.update,
       });
+      // Built while the hash worker may still be on the last chunks; the digest and the end time go in after.
+      const built = buildReport(analysis, runInfo(argv, started, started), evidenceInfo(dump, path, analysis.kernel.build, known));
+      let hashed: { sha256: string; at: string } | null = known;
       if (pass) {
-        sha256 = pass.finish().sha256;
-        sha256At = new Date().toISOString();
+        const done = pass.finish();
+        log().debug({ seconds: done.seconds, onePass: done.onePass, waitSeconds: done.waitSeconds, idleJobs: done.idleJobs, idleSeconds: done.idleSeconds }, 'evidence read and hashed');
+        hashed = { sha256: done.sha256, at: new Date().toISOString() };
       }
+      finished = new Date();
+      report = withRunEnd(built, finished.toISOString(), finished.getTime() - started.getTime(), hashed);
     } finally {
       pass?.close();
       bar.done();
     }
-    const finished = new Date();
-    let mtime: string | null = null;
-    try {
-      mtime = statSync(path).mtime.toISOString();
-    } catch {
-      mtime = null;
-    }
-    const h = dump.header;
-    const evidence: EvidenceInfo = {
-      path: resolve(path),
-      fileName: basename(path),
-      size: dump.fileSize,
-      sha256,
-      sha256ComputedAt: sha256At,
-      mtime,
-      format: dump.format,
-      formatName: dump.formatName,
-      dumpType: h ? h.dumpType : null,
-      systemTime: h ? filetimeToIso(h.systemTime) : null,
-      build: analysis.kernel.build ?? (h ? h.minorVersion : null),
-      machine: h ? machineName(h.machineImageType) : dump.format === 'raw' ? 'AMD64' : null,
-      comment: h && h.comment ? h.comment : null,
-      partialByNature: dump.partialByNature,
-    };
-    const report = buildReport(
-      analysis,
-      {
-        commandLine: ['vsm-forensics', ...process.argv.slice(2)].join(' '),
-        startedAt: started.toISOString(),
-        finishedAt: finished.toISOString(),
-        durationMs: finished.getTime() - started.getTime(),
-        case: argv.case,
-        examiner: argv.examiner,
-        host: hostname(),
-      },
-      evidence,
-    );
     logAnalysis(report, finished.getTime() - started.getTime());
     if (json) await writeOutput(json, renderJsonChunks(report));
     if (ndjson) await writeOutput(ndjson, renderNdjsonLines(report));
@@ -243,12 +212,57 @@ export async function run(argv: AnalyzeInput): Promise<number> {
     }
     if (failOn) {
       const min = SEVERITIES.indexOf(failOn);
-      if (analysis.findings.some((f) => SEVERITIES.indexOf(f.severity) >= min)) return ExitCode.Finding;
+      if (report.findings.some((f) => SEVERITIES.indexOf(f.severity) >= min)) return ExitCode.Finding;
     }
     return ExitCode.Ok;
   } finally {
     dump.close();
   }
+}
+
+/** The run as the report records it; `finished` is the analysis's end (withRunEnd sets the final one). */
+function runInfo(argv: AnalyzeInput, started: Date, finished: Date): RunInfo {
+  return {
+    commandLine: ['vsm-forensics', ...process.argv.slice(2)].join(' '),
+    startedAt: started.toISOString(),
+    finishedAt: finished.toISOString(),
+    durationMs: finished.getTime() - started.getTime(),
+    case: argv.case,
+    examiner: argv.examiner,
+    host: hostname(),
+  };
+}
+
+/** What the report says of the evidence file; `hashed`: its SHA-256 and when, when known yet. */
+function evidenceInfo(dump: Dump, path: string, build: number | null, hashed: { sha256: string; at: string } | null): EvidenceInfo {
+  let mtime: string | null = null;
+  try {
+    mtime = statSync(path).mtime.toISOString();
+  } catch {
+    mtime = null;
+  }
+  const h = dump.header;
+  return {
+    path: resolve(path),
+    fileName: basename(path),
+    size: dump.fileSize,
+    sha256: hashed?.sha256 ?? null,
+    sha256ComputedAt: hashed?.at ?? null,
+    mtime,
+    format: dump.format,
+    formatName: dump.formatName,
+    dumpType: h ? h.dumpType : null,
+    systemTime: h ? filetimeToIso(h.systemTime) : null,
+    build: build ?? (h ? h.minorVersion : null),
+    machine: h ? machineName(h.machineImageType) : dump.format === 'raw' ? 'AMD64' : null,
+    comment: h && h.comment ? h.comment : null,
+    partialByNature: dump.partialByNature,
+  };
+}
+
+/** The report with the run's end and the evidence's digest, known only once the hash is done (plain ASCII: nothing for buildReport to clean). */
+function withRunEnd(r: Report, finishedAt: string, durationMs: number, hashed: { sha256: string; at: string } | null): Report {
+  return { ...r, run: { ...r.run, finishedAt, durationMs }, evidence: { ...r.evidence, sha256: hashed?.sha256 ?? null, sha256ComputedAt: hashed?.at ?? null } };
 }
 
 /** --evidence-sha256/--evidence-sha256-at (from batch and worker): a hash to record instead of computing one. */
