@@ -8,7 +8,7 @@
 // already flatten them; an unnamed LF_MEMBER, if met, is flattened here the same way).
 import { writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
-import { xz } from '@napi-rs/lzma';
+import { xzCodec } from './lzma.ts';
 import type { IsfBaseType, IsfDocument, IsfEnum, IsfField, IsfSymbol, IsfTypeRef, IsfUserType } from './isf.ts';
 import type { Pdb } from './pdb/index.ts';
 import type { TpiStream, TypeRecord, UdtRecord, EnumRecord } from './pdb/tpi-stream.ts';
@@ -360,7 +360,7 @@ export function stringifyIsf(doc: IsfDocument): string {
 /** Encodes an ISF for a file name: `.json.xz`, `.json.gz` or plain `.json`. */
 export function encodeIsf(doc: IsfDocument, fileName: string): Buffer {
   const json = Buffer.from(stringifyIsf(doc), 'utf8');
-  if (/\.xz$/i.test(fileName)) return xz.compressSync(json);
+  if (/\.xz$/i.test(fileName)) return xzCodec().compressSync(json);
   if (/\.gz$/i.test(fileName)) return gzipSync(json, { level: 9 });
   if (/\.json$/i.test(fileName)) return json;
   throw new BadInputError(`${fileName}: output name must end in .json, .json.xz or .json.gz`, 'isf.output-name');

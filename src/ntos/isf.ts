@@ -3,7 +3,7 @@
 // nothing here ever relies on a `__anonymous_…` or `__unnamed_…` type name).
 import { readFileSync, statSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import { xz } from '@napi-rs/lzma';
+import { xzCodec } from './lzma.ts';
 import { XZ_MAGIC, xzDecompressedSize } from './xz-size.ts';
 import { BadInputError } from '../errors.ts';
 
@@ -79,8 +79,10 @@ export function decodeIsfBytes(bytes: Buffer, label: string): IsfDocument {
   // xz: the size is read from the chunk headers first, so a bomb is refused before any decompression.
   const isXz = bytes.length >= XZ_MAGIC.length && bytes.subarray(0, XZ_MAGIC.length).equals(XZ_MAGIC);
   if (isXz) xzDecompressedSize(bytes, MAX_ISF_DECOMPRESSED_BYTES, label);
+  // Loaded outside the try: a codec that cannot load is an installation fault, not a bad file.
+  const xz = isXz ? xzCodec() : undefined;
   try {
-    if (isXz) {
+    if (xz) {
       text = xz.decompressSync(bytes);
     } else if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
       text = gunzipSync(bytes, { maxOutputLength: MAX_ISF_DECOMPRESSED_BYTES });
