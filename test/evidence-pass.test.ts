@@ -20,7 +20,7 @@ const DIR = new URL('./.tmp/evidence-pass/', import.meta.url).pathname;
 rmSync(DIR, { recursive: true, force: true });
 mkdirSync(DIR, { recursive: true });
 const SIZE = 24 << 20;
-/** Small reads: many chunks, and the hash worker in use (the file is over 4 chunks). */
+/** Small reads: many chunks, and the hash worker in use (the file is over the pass's SLOTS chunks). */
 const CHUNK = 256 * 1024;
 
 const sha256Of = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');

@@ -67,8 +67,12 @@ export interface EvidencePass {
   close(): void;
 }
 
-/** Shared buffers in flight: one being read and scanned, the others queued for or in the hash. */
-const SLOTS = 4;
+/**
+ * Shared buffers in flight: one being read and scanned, the others queued for or in the hash. Six:
+ * when the reader runs an idle job instead of waiting, the worker has five chunks (40 MiB, ~30 ms of
+ * hashing) to go on with, longer than the per-process jobs take on the bench dump.
+ */
+const SLOTS = 6;
 /** Smallest read: below this the per-read overhead dominates. */
 const MIN_CHUNK_BYTES = 64 * 1024;
 /** How long a wait for the hash worker lasts before its state is looked at again (not a deadline). */
