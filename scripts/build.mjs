@@ -135,11 +135,16 @@ const lazyStringWidth = {
     }));
   },
 };
-/** In main.js, the source-mode fallback `import('./cli.ts')` names the bundle (never reached: the bundle is there). */
-const cliToBundle = {
-  name: 'cli-to-bundle',
+/**
+ * main.js stays small (`--version` loads nothing else): it imports the loader, compiled-cli.js,
+ * only to run a command; its source-mode fallback `import('./cli.ts')` names the bundle (never
+ * reached: the bundle is there).
+ */
+const mainImports = {
+  name: 'main-imports',
   setup(build) {
     build.onResolve({ filter: /^\.\/cli\.ts$/ }, () => ({ path: './cli.cjs', external: true }));
+    build.onResolve({ filter: /^\.\/compiled-cli\.ts$/ }, () => ({ path: './compiled-cli.js', external: true }));
   },
 };
 const common = { bundle: true, platform: 'node', target: 'node20', logLevel: 'warning', legalComments: 'none' };
@@ -154,7 +159,7 @@ try {
     entryPoints: [join(ROOT, 'src/main.ts')],
     outfile: join(DIST_SRC, 'main.js'),
     format: 'esm',
-    plugins: [cliToBundle],
+    plugins: [mainImports],
     packages: 'external',
   });
   await esbuild.build({

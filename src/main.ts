@@ -4,7 +4,6 @@
 // the CLI is one bundle compiled from its shipped V8 code cache (src/compiled-cli.ts); from
 // source (tests, tsx) it is src/cli.ts.
 import { packageInfo } from './package-info.ts';
-import { loadCompiledBundle } from './compiled-cli.ts';
 
 type Cli = typeof import('./cli.ts');
 
@@ -12,6 +11,7 @@ const args = process.argv.slice(2);
 if (args.length === 1 && args[0] === '--version') {
   process.stdout.write(`${packageInfo().version}\n`);
 } else {
+  const { loadCompiledBundle } = await import('./compiled-cli.ts');
   const { main } = loadCompiledBundle<Cli>()?.exports ?? (await import('./cli.ts'));
   process.exitCode = await main(args);
 }
