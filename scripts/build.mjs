@@ -177,12 +177,16 @@ try {
     external: EXTERNAL,
     // Libraries' own import.meta.url (yargs-parser's createRequire): the bundle's URL.
     define: { 'import.meta.url': '__vsm_bundle_url' },
+    // import() of what stays in node_modules (pino-pretty) becomes require(): the bundle runs as a
+    // vm.Script, which has no module loader for import().
+    supported: { 'dynamic-import': false },
     banner: { js: CJS_BANNER },
     plugins: [moduleUrls, lazyStringWidth],
   });
 } catch (e) {
   fail(`esbuild failed: ${e.message.split('\n')[0]}`);
 }
+if (/\bimport\(/.test(readFileSync(join(DIST_SRC, 'cli.cjs'), 'utf8'))) fail('dist/src/cli.cjs has an import(): a vm.Script cannot load modules that way');
 // The loader reads the bundle as Latin-1 (one byte a character: the fastest string V8 makes), so
 // it must be ASCII. esbuild escapes every non-ASCII character in code (charset ascii); the few it
 // leaves are in comments, escaped here the same way.

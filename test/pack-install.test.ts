@@ -71,6 +71,11 @@ test('npm pack → npm install -g into a temp prefix → --version, demo, analyz
   t.is(report.tool.version, pkg.version);
   t.true(report.processes.length > 20);
 
+  // Human-readable logs: pino-pretty, loaded from the package's node_modules by the bundle.
+  const pretty = run('analyze', dump, '--no-scan', '--no-hash', '--log-level', 'debug', '--log-format', 'pretty');
+  t.is(pretty.status, 0, pretty.stderr);
+  t.regex(pretty.stderr, /DEBUG: evidence opened/);
+
   const bad = run('analyze', dump, '--fail-on', 'hgh');
   t.is(bad.status, 64);
   t.regex(bad.stderr, /did you mean high\?/);
