@@ -68,11 +68,12 @@ export interface EvidencePass {
 }
 
 /**
- * Shared buffers in flight: one being read and scanned, the others queued for or in the hash. Six:
- * when the reader runs an idle job instead of waiting, the worker has five chunks (40 MiB, ~30 ms of
- * hashing) to go on with, longer than the per-process jobs take on the bench dump.
+ * Shared buffers in flight: one being read and scanned, the others queued for or in the hash. While
+ * the reader runs an idle job instead of waiting, the worker has three chunks (24 MiB, ~15-20 ms of
+ * hashing) to go on with. (Six were tried: 16 MiB more at the peak of the 200,000-handle resource
+ * dump, ~285 MB against the 300 MB bound, for no gain measurable on the shared machine.)
  */
-const SLOTS = 6;
+const SLOTS = 4;
 /** Smallest read: below this the per-read overhead dominates. */
 const MIN_CHUNK_BYTES = 64 * 1024;
 /** How long a wait for the hash worker lasts before its state is looked at again (not a deadline). */
@@ -393,6 +394,8 @@ export function openEvidencePass(dump: Dump, opts: EvidencePassOptions = {}): Ev
     },
     close(): void {
       sink?.close();
+      // Its shared buffers go with it (the report is rendered after: SLOTS × chunkBytes less at the peak).
+      sink = undefined;
     },
   };
 }

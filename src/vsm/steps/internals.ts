@@ -121,6 +121,9 @@ interface InternalsRead {
 
 type NotedWalk = Parameters<Damage['note']>[2];
 
+/** What the damage notes need of a walk (not its items: a read kept for later holds no more than its records). */
+const noted = (w: NotedWalk): NotedWalk => ({ partial: w.partial, capHit: w.capHit, cap: w.cap, issues: w.issues });
+
 /** The parts of a process's draft its internals read depends on. */
 type ReadSubject = Pick<Draft, 'secure' | 'terminated'> & { readonly dtb: bigint | undefined };
 
@@ -160,7 +163,7 @@ function readInternals(ctx: InternalsContext, kernel: KernelSide, va: bigint, p:
   const walks: { kind: string; walk: NotedWalk; cap: string }[] = [];
   const unreadable: string[] = [];
   const tokenRead = readProcessToken(vm, layout, va);
-  walks.push({ kind: 'tokens', walk: { ...tokenRead, partial: tokenRead.partial }, cap: 'token.groups' });
+  walks.push({ kind: 'tokens', walk: noted(tokenRead), cap: 'token.groups' });
   const extendedInfo = readExtendedInfo(vm, layout, va, { token: tokenRead });
   const exit = readExitStatus(vm, layout, va);
   const prio = readBasePriority(vm, layout, va);
@@ -170,16 +173,16 @@ function readInternals(ctx: InternalsContext, kernel: KernelSide, va: bigint, p:
   if (debug.unreadable) unreadable.push('debugPort');
 
   const vads = walkVadInfo(vm, layout, va, { maxVads: caps.maxVads });
-  walks.push({ kind: 'VAD trees', walk: vads, cap: 'vads' });
+  walks.push({ kind: 'VAD trees', walk: noted(vads), cap: 'vads' });
   const modules = new ModuleIndex([...(kernel.driverWalk?.items ?? []), ...mappedRanges(vads.items)]);
 
   const threads = walkThreads(vm, layout, va, { maxThreads: caps.maxThreads });
-  walks.push({ kind: 'thread lists', walk: threads, cap: 'threads' });
+  walks.push({ kind: 'thread lists', walk: noted(threads), cap: 'threads' });
   const threadRecs: ThreadRecord[] = [];
   for (const t of threads.items) {
     if (t.tid === null) continue;
     const apcs = walkApcs(vm, layout, BigInt(t.ethread), { maxApcs: caps.maxApcs });
-    walks.push({ kind: 'APC queues', walk: apcs, cap: 'apcs' });
+    walks.push({ kind: 'APC queues', walk: noted(apcs), cap: 'apcs' });
     threadRecs.push({
       tid: t.tid,
       ethread: t.ethread,
@@ -194,7 +197,7 @@ function readInternals(ctx: InternalsContext, kernel: KernelSide, va: bigint, p:
   }
 
   const handles = walkHandles(vm, layout, va, kernel.objectTypes, { maxHandles: caps.maxHandles });
-  walks.push({ kind: 'handle tables', walk: handles, cap: 'handles' });
+  walks.push({ kind: 'handle tables', walk: noted(handles), cap: 'handles' });
 
   const nothing = (w: Walk<unknown>) => w.items.length === 0 && w.partial;
   const rec: Partial<Draft> = {
