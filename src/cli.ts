@@ -87,6 +87,10 @@ export async function main(rawArgs: string[]): Promise<number> {
   let subcommands: readonly string[] = [];
   let parser: Argv<GlobalArgs> = yargs(args)
     .scriptName('vsm-forensics')
+    // yargs' own messages in English whatever LANG says: usageMessage() reads them (a German
+    // "Unzulässige Werte" would reach the user unexplained and without "did you mean"), and the
+    // built bundle carries no yargs translations.
+    .locale('en')
     .usage('$0 <command> [options]\n\nMemory-dump forensics for Windows systems running Virtual Secure Mode.')
     .options(GLOBAL_OPTIONS)
     .middleware(async (argv) => {

@@ -89,3 +89,14 @@ test('yargs still has the help-caching hook the CLI turns off, and help is still
   t.is(code, 0);
   t.regex(out.join(''), /vsm-forensics info <dump>[\s\S]*Options:/);
 });
+
+test('yargs speaks English whatever LANG says (its messages are what the usage errors are made from)', (t) => {
+  const bin = fileURLToPath(new URL('../bin/vsm-forensics.js', import.meta.url));
+  const r = spawnSync(process.execPath, [bin, 'analyze', 'no-such.dmp', '--fail-on', 'hgh'], {
+    encoding: 'utf8',
+    timeout: 120_000,
+    env: { ...process.env, LANG: 'de_DE.UTF-8', LC_ALL: 'de_DE.UTF-8', NO_COLOR: '1' },
+  });
+  t.is(r.status, 64, r.stderr);
+  t.is(r.stderr.split('\n')[0], 'vsm-forensics: --fail-on "hgh" is not one of "info", "low", "medium", "high", "critical"; did you mean high?');
+});
