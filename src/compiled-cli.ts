@@ -4,10 +4,11 @@
 // cache, the CLI's functions need neither parsing nor bytecode generation at start-up. The cache is
 // only ever read at run time (never written to the user's disk); a cache made by another Node/V8
 // version, or under other V8 flags, is rejected by V8 and the bundle is compiled from source as if
-// there were none; a cache made from other bundle bytes (its first 32 bytes are the SHA-256 of the
-// bundle it was made from) is not used at all. From src/ (tests, tsx) there is no bundle beside
-// this module, and the caller imports src/cli.ts instead.
-import { createHash } from 'node:crypto';
+// there were none; a cache made from other bundle bytes (its header holds the CRC-32 and the
+// SHA-256 of the bundle it was made from) is not used at all. The check is the CRC-32 where Node
+// has zlib.crc32 (20.15+; zlib is loaded by the analysis anyway), else the SHA-256 (node:crypto
+// costs ~10 ms to load). From src/ (tests, tsx) there is no bundle beside this module, and the
+// caller imports src/cli.ts instead.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
@@ -17,8 +18,46 @@ import vm from 'node:vm';
 /** The bundle and its code cache, beside this module in dist/src/. */
 export const BUNDLE_NAME = 'cli.cjs';
 export const CODE_CACHE_NAME = 'cli.cjs.cache';
-/** The cache file starts with the SHA-256 of the bundle it was made from, then V8's data. */
-const EXPECTED_DIGEST_BYTES = 32;
+/**
+ * The cache file's header, then V8's data: the SHA-256 of the bundle it was made from (32 bytes),
+ * its CRC-32 (4 bytes, little-endian) and whether that CRC was computed (4 bytes: 1, or 0 when the
+ * build's Node had no zlib.crc32).
+ */
+export const CODE_CACHE_HEADER_BYTES = 40;
+const CRC_AT = 32;
+const HAS_CRC_AT = 36;
+
+const requireBuiltin = createRequire(import.meta.url);
+type Crc32 = (data: Buffer) => number;
+
+/** zlib.crc32 where this Node has it (20.15+). */
+function crc32(): Crc32 | undefined {
+  const f = (requireBuiltin('node:zlib') as { crc32?: Crc32 }).crc32;
+  return typeof f === 'function' ? f : undefined;
+}
+
+function sha256(bytes: Buffer): Buffer {
+  return (requireBuiltin('node:crypto') as typeof import('node:crypto')).createHash('sha256').update(bytes).digest();
+}
+
+/** The header a cache made from `bytes` carries. */
+function cacheHeader(bytes: Buffer): Buffer {
+  const header = Buffer.alloc(CODE_CACHE_HEADER_BYTES);
+  sha256(bytes).copy(header, 0);
+  const crc = crc32();
+  if (crc) {
+    header.writeUInt32LE(crc(bytes), CRC_AT);
+    header.writeUInt32LE(1, HAS_CRC_AT);
+  }
+  return header;
+}
+
+/** Whether a cache header names these bundle bytes: by CRC-32 when both sides have one, else by SHA-256. */
+function madeFrom(header: Buffer, bytes: Buffer): boolean {
+  const crc = crc32();
+  if (crc && header.readUInt32LE(HAS_CRC_AT) === 1) return crc(bytes) === header.readUInt32LE(CRC_AT);
+  return sha256(bytes).equals(header.subarray(0, 32));
+}
 /** The CommonJS module wrapper: the bundle is compiled as the body of this function. */
 const WRAPPER_HEAD = '(function (exports, require, module, __filename, __dirname) { ';
 const WRAPPER_TAIL = '\n})';
@@ -49,13 +88,12 @@ export function loadCompiledBundle<T>(dir: URL = new URL('.', import.meta.url), 
   const file = fileURLToPath(new URL(name, dir));
   const bytes = readOptional(file);
   if (!bytes) return undefined;
-  const digest = createHash('sha256').update(bytes).digest();
   const cacheFile = fileURLToPath(new URL(cacheName, dir));
   const stored = readOptional(cacheFile);
   let cachedData: Buffer | undefined;
   let cache: CodeCacheState = 'none';
-  if (stored && stored.length > EXPECTED_DIGEST_BYTES) {
-    if (stored.subarray(0, EXPECTED_DIGEST_BYTES).equals(digest)) cachedData = stored.subarray(EXPECTED_DIGEST_BYTES);
+  if (stored && stored.length > CODE_CACHE_HEADER_BYTES) {
+    if (madeFrom(stored.subarray(0, CODE_CACHE_HEADER_BYTES), bytes)) cachedData = stored.subarray(CODE_CACHE_HEADER_BYTES);
     else cache = 'other-bundle';
   }
   const script = new vm.Script(WRAPPER_HEAD + bytes.toString('latin1') + WRAPPER_TAIL, { filename: file, cachedData });
@@ -67,7 +105,7 @@ export function loadCompiledBundle<T>(dir: URL = new URL('.', import.meta.url), 
     exports: module.exports,
     cache,
     writeCodeCache: (path = cacheFile) => {
-      const data = Buffer.concat([digest, script.createCachedData()]);
+      const data = Buffer.concat([cacheHeader(bytes), script.createCachedData()]);
       writeFileSync(path, data);
       return data.length;
     },

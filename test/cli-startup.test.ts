@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import yargs from 'yargs';
-import { loadCompiledBundle } from '../src/compiled-cli.ts';
+import { CODE_CACHE_HEADER_BYTES, loadCompiledBundle } from '../src/compiled-cli.ts';
 import { main, skipHelpCaching } from '../src/cli.ts';
 import { runDir } from './helpers/run-dir.ts';
 
@@ -54,23 +54,33 @@ test('a code cache written after a run is accepted by the next Node', (t) => {
   t.deepEqual(loadInChild(dir), { cache: 'accepted', answer: 42 });
 });
 
-test('a cache made from other bundle bytes is not used, even when V8 would take it (same length)', (t) => {
-  const dir = bundleDir('other-bundle', SOURCE);
-  loadInChild(dir, true);
-  // Same length, other code: V8 itself checks only the length, so the digest must catch it.
-  const changed = SOURCE.replace('2 * x', '3 * x');
-  t.is(changed.length, SOURCE.length);
-  writeFileSync(new URL('cli.cjs', dir), changed);
-  t.deepEqual(loadInChild(dir), { cache: 'other-bundle', answer: 63 });
-});
+for (const check of ['CRC-32', 'SHA-256 (a Node without zlib.crc32 made the cache)']) {
+  test(`a cache made from other bundle bytes is not used, even when V8 would take it (same length); by ${check}`, (t) => {
+    const dir = bundleDir(`other-bundle-${check.slice(0, 3)}`, SOURCE);
+    loadInChild(dir, true);
+    const cacheFile = new URL('cli.cjs.cache', dir);
+    if (check.startsWith('SHA')) {
+      const bytes = readFileSync(cacheFile);
+      bytes.writeUInt32LE(0, 32); // the CRC-32 bytes, left as a build without zlib.crc32 leaves them
+      bytes.writeUInt32LE(0, 36);
+      writeFileSync(cacheFile, bytes);
+    }
+    t.deepEqual(loadInChild(dir), { cache: 'accepted', answer: 42 });
+    // Same length, other code: V8 itself checks only the length, so the header must catch it.
+    const changed = SOURCE.replace('2 * x', '3 * x');
+    t.is(changed.length, SOURCE.length);
+    writeFileSync(new URL('cli.cjs', dir), changed);
+    t.deepEqual(loadInChild(dir), { cache: 'other-bundle', answer: 63 });
+  });
+}
 
 test('a cache V8 cannot use (another Node, damaged) is rejected and the bundle still runs', (t) => {
   const dir = bundleDir('damaged', SOURCE);
   loadInChild(dir, true);
   const cacheFile = new URL('cli.cjs.cache', dir);
   const bytes = readFileSync(cacheFile);
-  // Keep the digest (ours), garble V8's header (its magic number and version hash).
-  for (let i = 32; i < 48; i++) bytes[i] ^= 0xff;
+  // Keep our header, garble V8's (its magic number and version hash).
+  for (let i = CODE_CACHE_HEADER_BYTES; i < CODE_CACHE_HEADER_BYTES + 16; i++) bytes[i] ^= 0xff;
   writeFileSync(cacheFile, bytes);
   t.deepEqual(loadInChild(dir), { cache: 'rejected-by-v8', answer: 42 });
 });

@@ -4,7 +4,7 @@
 // escape were missed. Every string goes through htmlText/htmlAttr; the script only reads the DOM
 // and sets textContent/hidden, never parses markup.
 import { tamperingPanel } from './html-internals.ts';
-import { createHash } from 'node:crypto';
+import { sha256 } from './sha256.ts';
 import type { Finding, IsolationCounts, ProcessRecord, Severity, VsmVerdict } from '../vsm/types.ts';
 import { SEVERITIES } from '../vsm/types.ts';
 import { fullProcessName } from '../vsm/full-name.ts';
@@ -204,7 +204,7 @@ const JS = `
 `;
 
 function cspHash(s: string): string {
-  return `'sha256-${createHash('sha256').update(s, 'utf8').digest('base64')}'`;
+  return `'sha256-${sha256(s, 'base64')}'`;
 }
 
 const VERDICT_TEXT: Record<VsmVerdict, string> = {

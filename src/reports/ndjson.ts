@@ -1,7 +1,7 @@
 // ECS events for a SIEM, one JSON object per line: one `state` event per process, one `alert`
 // per finding, one summary event last. Fields ECS defines keep their ECS names and types; every
 // field we invent lives under the custom `vsm.*` namespace (lower-case snake_case).
-import { createHash } from 'node:crypto';
+import { sha256 } from './sha256.ts';
 import { ATTACK_FRAMEWORK, attackReference } from '../vsm/attack.ts';
 import type { AttackMapping, Finding, ProcessRecord, Severity } from '../vsm/types.ts';
 import { findingProcess, processKey, type Report } from './model.ts';
@@ -22,7 +22,7 @@ type Json = string | number | boolean | null | Json[] | { [k: string]: Json | un
 type Doc = { [k: string]: Json | undefined };
 
 function sha256Hex(s: string): string {
-  return createHash('sha256').update(s).digest('hex');
+  return sha256(s, 'hex');
 }
 
 /** What identifies the evidence across runs: its SHA-256, or (with --no-hash) its name, size and system time. */
