@@ -167,20 +167,40 @@ test.serial('queue submit and a worker over read-only evidence leave every file 
     t.is(sub.code, 0, sub.stderr.slice(-500));
     if (hasStrace) t.deepEqual(sub.opens.filter((l) => WRITE_FLAGS.test(l)), [], 'queue submit opened evidence for writing');
     const args = [BIN, 'worker', '--redis', redis.url, '--queue', 'integrity', '--concurrency', '1', '--quiet'];
+    // Its own process group: strace, told to stop, detaches and leaves the worker it started running
+    // (seen: a worker alive 25 minutes after the suite, retrying its stopped Redis), so the stop
+    // below signals the whole group and waits until none of it is left.
     const worker = hasStrace
-      ? spawn('strace', ['-f', '-qq', '-e', 'trace=open,openat,openat2,creat,truncate', '-o', trace, process.execPath, ...args], { cwd: ROOT, stdio: 'ignore' })
-      : spawn(process.execPath, args, { cwd: ROOT, stdio: 'ignore' });
-    const exited = new Promise<number | null>((r) => worker.once('exit', (code) => r(code)));
+      ? spawn('strace', ['-f', '-qq', '-e', 'trace=open,openat,openat2,creat,truncate', '-o', trace, process.execPath, ...args], { cwd: ROOT, stdio: 'ignore', detached: true })
+      : spawn(process.execPath, args, { cwd: ROOT, stdio: 'ignore', detached: true });
+    const group = -worker.pid!;
+    const groupAlive = () => {
+      try {
+        process.kill(group, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const signalGroup = (sig: NodeJS.Signals) => {
+      try {
+        process.kill(group, sig);
+      } catch {
+        // already gone
+      }
+    };
     try {
       const shas = await Promise.all([full, raw].map((f) => sha256File(f)));
       const end = Date.now() + 240_000;
       while (Date.now() < end && !shas.every((s) => existsSync(join(out, s, 'result.json')))) await new Promise((r) => setTimeout(r, 200));
       t.true(shas.every((s) => existsSync(join(out, s, 'result.json'))), 'the worker analyzed both dumps');
     } finally {
-      // Stop it (under strace, strace ends its tracee); its results are already committed.
-      worker.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 60_000))]);
-      worker.kill('SIGKILL');
+      // Stop the worker (and strace); its results are already committed. SIGKILL only if SIGTERM
+      // has not ended the group within the grace period.
+      signalGroup('SIGTERM');
+      const end = Date.now() + 60_000;
+      while (groupAlive() && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+      signalGroup('SIGKILL');
     }
     [full, raw].forEach((f, i) => checkUnchanged(t, f, before[i]!, `queue worker (${f})`));
     if (hasStrace && existsSync(trace)) {
