@@ -1,31 +1,19 @@
 // The `analyze` command end to end: outputs, exit codes, refusals. Runs the real CLI.
 import test from 'ava';
-import { execFile } from 'node:child_process';
+import { BIN, cli } from './helpers/cli.ts';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
-import { promisify } from 'node:util';
 import { generate } from '../samples/generate.ts';
 import { validateReport } from '../src/reports/validate.ts';
 import { joinDashValues } from '../src/cli.ts';
 
-const run = promisify(execFile);
 const DIR = new URL('./.tmp/analyze-cli/', import.meta.url).pathname;
-const BIN = new URL('../bin/vsm-forensics.js', import.meta.url).pathname;
 const TRIAGE = new URL('../../shared/data/real/triage_x64.dmp', import.meta.url).pathname;
 rmSync(DIR, { recursive: true, force: true });
 mkdirSync(DIR, { recursive: true });
 const DUMP = `${DIR}cg.dmp`;
 const truth = generate({ scenario: 'vsm-credential-guard', form: 'bitmap', sizeBytes: 24 << 20, out: DUMP, seed: 3 }).truth;
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(process.execPath, [BIN, ...args], { maxBuffer: 64 << 20, env: { ...process.env, NO_COLOR: '1', _NT_SYMBOL_PATH: '' } });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const x = e as { code: number; stdout: string; stderr: string };
-    return { code: x.code, stdout: x.stdout, stderr: x.stderr };
-  }
-}
 const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
 
 test('--json - writes a report that validates against the schema and matches the truth', async (t) => {

@@ -1,30 +1,18 @@
 // batch and the queue worker hash each evidence file once (for its result key) and pass that hash
 // to the analysis, which records it (and when it was computed) instead of reading the file again.
 import test from 'ava';
-import { execFile } from 'node:child_process';
+import { cli } from './helpers/cli.ts';
 import { mkdirSync, rmSync } from 'node:fs';
-import { promisify } from 'node:util';
 import { generate } from '../samples/generate.ts';
 import { analyzeArgs } from '../src/batch/analyzer.ts';
 import { parseJobData } from '../src/batch/queue/job-data.ts';
 import { hashStillValid } from '../src/batch/run-job.ts';
 import type { EvidenceJob } from '../src/batch/types.ts';
 
-const run = promisify(execFile);
 const DIR = new URL('./.tmp/evidence-hash-passing/', import.meta.url).pathname;
-const BIN = new URL('../bin/vsm-forensics.js', import.meta.url).pathname;
 rmSync(DIR, { recursive: true, force: true });
 mkdirSync(DIR, { recursive: true });
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(process.execPath, [BIN, ...args], { maxBuffer: 64 << 20, env: { ...process.env, NO_COLOR: '1', _NT_SYMBOL_PATH: '' } });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const x = e as { code: number; stdout: string; stderr: string };
-    return { code: x.code, stdout: x.stdout, stderr: x.stderr };
-  }
-}
 
 test('analyze records a hash it is given instead of computing one; a malformed one is a usage error', async (t) => {
   const dump = `${DIR}cg.dmp`;

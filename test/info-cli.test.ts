@@ -1,8 +1,7 @@
 // `vsm-forensics info` through the real CLI entry point (bin/vsm-forensics.js).
 import test from 'ava';
-import { execFile } from 'node:child_process';
+import { cli } from './helpers/cli.ts';
 import { createHash } from 'node:crypto';
-import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { filetimeToIso } from '../src/dump/numbers.ts';
 import { hashEvidence } from '../src/dump/hash.ts';
@@ -10,19 +9,9 @@ import { buildBitmap, buildFull, pageMap, writeTmp } from './helpers/dump-builde
 import { join } from 'node:path';
 import { generate } from '../samples/generate.ts';
 
-const BIN = fileURLToPath(new URL('../bin/vsm-forensics.js', import.meta.url));
 const REAL = fileURLToPath(new URL('../../shared/data/real/', import.meta.url));
 const DIR = 'info-cli';
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args], { maxBuffer: 16 << 20 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const x = e as { code: number; stdout: string; stderr: string };
-    return { code: x.code, stdout: x.stdout, stderr: x.stderr };
-  }
-}
 
 test('real triage_x64.dmp: JSON facts, DumpType 4 explained, SHA-256 of the file', async (t) => {
   const r = await cli('info', '--json', REAL + 'triage_x64.dmp');

@@ -1,29 +1,17 @@
 // `vsm-forensics symbols convert`: the CLI end to end, as a user runs it.
 import test from 'ava';
-import { execFile } from 'node:child_process';
+import { BIN, cli } from './helpers/cli.ts';
 import { copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { promisify } from 'node:util';
 import { loadIsfFile, IsfTypes } from '../src/ntos/isf.ts';
 import { layoutFromIsf } from '../src/ntos/layout.ts';
 import { layoutFromPdbFile } from '../src/ntos/pdb-layout.ts';
 import { ExitCode } from '../src/errors.ts';
 
-const run = promisify(execFile);
-const BIN = new URL('../bin/vsm-forensics.js', import.meta.url).pathname;
 const PDB = new URL('./fixtures/pdb/ntkrnlmp.pdb', import.meta.url).pathname;
 const TMP = new URL('./.tmp/pdb-convert/', import.meta.url).pathname;
 rmSync(TMP, { recursive: true, force: true });
 mkdirSync(TMP, { recursive: true });
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(process.execPath, [BIN, ...args]);
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 test('symbols convert writes .json.xz that reads back to the PDB layout (other formats: pdb-llvm round trip)', async (t) => {
   const direct = layoutFromPdbFile(PDB);
