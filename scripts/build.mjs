@@ -136,6 +136,28 @@ const lazyStringWidth = {
   },
 };
 /**
+ * yargs' platform shim imports node:assert (~10 ms to load) for two invariant checks it makes on
+ * every parse. The bundle gets a stand-in with the same two functions: each compares as the real
+ * one does (Object.is) and calls the real one, loading node:assert, only when the check fails, so a
+ * failing check still throws Node's own AssertionError.
+ */
+const lazyAssert = {
+  name: 'lazy-assert',
+  setup(build) {
+    build.onResolve({ filter: /^assert$/ }, (args) =>
+      /[\\/]node_modules[\\/]yargs[\\/]/.test(args.importer) ? { path: 'assert', namespace: 'lazy-assert' } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'lazy-assert' }, () => ({
+      contents: [
+        "export function strictEqual(actual, expected, message) { if (!Object.is(actual, expected)) require('node:assert').strictEqual(actual, expected, message); }",
+        "export function notStrictEqual(actual, expected, message) { if (Object.is(actual, expected)) require('node:assert').notStrictEqual(actual, expected, message); }",
+        '',
+      ].join('\n'),
+      loader: 'js',
+    }));
+  },
+};
+/**
  * main.js stays small (`--version` loads nothing else): it imports the loader, compiled-cli.js,
  * only to run a command; its source-mode fallback `import('./cli.ts')` names the bundle (never
  * reached: the bundle is there).
@@ -181,7 +203,7 @@ try {
     // vm.Script, which has no module loader for import().
     supported: { 'dynamic-import': false },
     banner: { js: CJS_BANNER },
-    plugins: [moduleUrls, lazyStringWidth],
+    plugins: [moduleUrls, lazyStringWidth, lazyAssert],
   });
 } catch (e) {
   fail(`esbuild failed: ${e.message.split('\n')[0]}`);
@@ -190,8 +212,10 @@ if (/\bimport\(/.test(readFileSync(join(DIST_SRC, 'cli.cjs'), 'utf8'))) fail('di
 // The loader reads the bundle as Latin-1 (one byte a character: the fastest string V8 makes), so
 // it must be ASCII. esbuild escapes every non-ASCII character in code (charset ascii); the few it
 // leaves are in comments, escaped here the same way.
+// Then it is framed to compile as it is (src/compiled-cli.ts frameBundle).
 const bundleFile = join(DIST_SRC, 'cli.cjs');
-writeFileSync(bundleFile, readFileSync(bundleFile, 'utf8').replace(/[^\x00-\x7f]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`));
+const { frameBundle } = await import(pathToFileURL(join(DIST_SRC, 'compiled-cli.js')).href);
+writeFileSync(bundleFile, frameBundle(readFileSync(bundleFile, 'utf8').replace(/[^\x00-\x7f]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`)));
 
 // 3. Data files.
 let copied = 0;

@@ -58,9 +58,20 @@ function madeFrom(header: Buffer, bytes: Buffer): boolean {
   if (crc && header.readUInt32LE(HAS_CRC_AT) === 1) return crc(bytes) === header.readUInt32LE(CRC_AT);
   return sha256(bytes).equals(header.subarray(0, 32));
 }
-/** The CommonJS module wrapper: the bundle is compiled as the body of this function. */
-const WRAPPER_HEAD = '(function (exports, require, module, __filename, __dirname) { ';
-const WRAPPER_TAIL = '\n})';
+/**
+ * The bundle file's frame. Its text compiles as it is, with no string built around it at run time
+ * (V8 would copy a 1.2 MB concatenation once more to flatten it): run as a script, its value is the
+ * CommonJS module function; loaded by Node's own CommonJS loader (where top-level `this` is
+ * `module.exports`), it runs that function as the module.
+ */
+const BUNDLE_HEAD =
+  "(function (body) { return typeof module === 'object' && module !== null && this === module.exports ? body(exports, require, module, __filename, __dirname) : body; }).call(this, function (exports, require, module, __filename, __dirname) {\n";
+const BUNDLE_TAIL = '\n});\n';
+
+/** CommonJS module text, framed as a bundle file (the build writes dist/src/cli.cjs so). */
+export function frameBundle(commonJs: string): string {
+  return BUNDLE_HEAD + commonJs + BUNDLE_TAIL;
+}
 
 export type CodeCacheState = 'accepted' | 'rejected-by-v8' | 'other-bundle' | 'none';
 
@@ -96,7 +107,9 @@ export function loadCompiledBundle<T>(dir: URL = new URL('.', import.meta.url), 
     if (madeFrom(stored.subarray(0, CODE_CACHE_HEADER_BYTES), bytes)) cachedData = stored.subarray(CODE_CACHE_HEADER_BYTES);
     else cache = 'other-bundle';
   }
-  const script = new vm.Script(WRAPPER_HEAD + bytes.toString('latin1') + WRAPPER_TAIL, { filename: file, cachedData });
+  const source = bytes.toString('latin1');
+  if (!source.startsWith(BUNDLE_HEAD)) throw new Error(`${file} is not a framed bundle (rebuild with \`npm run build\`)`);
+  const script = new vm.Script(source, { filename: file, cachedData });
   if (cachedData) cache = script.cachedDataRejected ? 'rejected-by-v8' : 'accepted';
   const module = { exports: {} as T };
   const fn = script.runInThisContext() as (e: T, r: NodeJS.Require, m: { exports: T }, f: string, d: string) => void;

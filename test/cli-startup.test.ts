@@ -8,17 +8,18 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import yargs from 'yargs';
-import { CODE_CACHE_HEADER_BYTES, loadCompiledBundle } from '../src/compiled-cli.ts';
+import { createRequire } from 'node:module';
+import { CODE_CACHE_HEADER_BYTES, frameBundle, loadCompiledBundle } from '../src/compiled-cli.ts';
 import { main, skipHelpCaching } from '../src/cli.ts';
 import { runDir } from './helpers/run-dir.ts';
 
 const TMP = runDir('cli-startup');
 
-/** A small CommonJS bundle in its own directory, as dist/src/cli.cjs is. */
+/** A small CommonJS bundle in its own directory, framed as dist/src/cli.cjs is. */
 function bundleDir(name: string, source: string): URL {
   const dir = join(TMP, name);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'cli.cjs'), source);
+  writeFileSync(join(dir, 'cli.cjs'), frameBundle(source));
   return pathToFileURL(`${dir}/`);
 }
 
@@ -47,6 +48,17 @@ test('the bundle runs as a CommonJS module (its own __filename, __dirname, requi
   t.is(loaded.exports.req, 'function');
 });
 
+test('the framed bundle is still a CommonJS module to Node\'s own loader; an unframed file is refused by name', (t) => {
+  const dir = bundleDir('required', SOURCE);
+  const required = createRequire(import.meta.url)(fileURLToPath(new URL('cli.cjs', dir))) as { answer: number; file: string };
+  t.is(required.answer, 42);
+  t.is(required.file, join(TMP, 'required', 'cli.cjs'));
+  const plain = join(TMP, 'plain');
+  mkdirSync(plain, { recursive: true });
+  writeFileSync(join(plain, 'cli.cjs'), SOURCE);
+  t.throws(() => loadCompiledBundle(pathToFileURL(`${plain}/`)), { message: /is not a framed bundle/ });
+});
+
 test('a code cache written after a run is accepted by the next Node', (t) => {
   const dir = bundleDir('fresh', SOURCE);
   t.deepEqual(loadInChild(dir, true), { cache: 'none', answer: 42 });
@@ -69,7 +81,7 @@ for (const check of ['CRC-32', 'SHA-256 (a Node without zlib.crc32 made the cach
     // Same length, other code: V8 itself checks only the length, so the header must catch it.
     const changed = SOURCE.replace('2 * x', '3 * x');
     t.is(changed.length, SOURCE.length);
-    writeFileSync(new URL('cli.cjs', dir), changed);
+    writeFileSync(new URL('cli.cjs', dir), frameBundle(changed));
     t.deepEqual(loadInChild(dir), { cache: 'other-bundle', answer: 63 });
   });
 }

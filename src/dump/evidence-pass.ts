@@ -22,13 +22,16 @@
 //   const pass = openEvidencePass(dump);          // before the analysis
 //   analyzeDump(pass.dump, …)                      // its scan's forEachChunk is the pass
 //   const { sha256 } = pass.finish();              // reads what the scan did not, then the digest
-import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { BadInputError } from '../errors.ts';
+import { onFirstUse } from '../on-first-use.ts';
 import { EvidenceFile } from './evidence-file.ts';
 import { DEFAULT_CHUNK_BYTES, FilePhysicalMemory, type FileSegment } from './physical.ts';
 import { PAGE_SIZE, type Dump, type IdleWork, type MissingRange, type PhysicalMemory, type PhysicalRead, type PhysicalRun } from './types.ts';
+
+// Loaded when a hash is first made: a --no-hash run never loads them.
+const crypto = onFirstUse<typeof import('node:crypto')>('node:crypto');
+const workerThreads = onFirstUse<typeof import('node:worker_threads')>('node:worker_threads');
 
 export interface EvidencePassOptions {
   /** Bytes per read (default 8 MiB, the scan's chunk). */
@@ -204,7 +207,7 @@ interface HashSink {
 }
 
 function inlineSink(cap: number): HashSink {
-  const h = createHash('sha256');
+  const h = crypto().createHash('sha256');
   const buf = Buffer.allocUnsafeSlow(cap);
   return { cap, slot: () => buf, submit: (n) => void h.update(buf.subarray(0, n)), digest: () => h.digest('hex'), close: () => {} };
 }
@@ -216,7 +219,7 @@ function workerSink(cap: number, stats: WaitStats): HashSink {
   const views = shared.map((s) => Buffer.from(s));
   const digestBuf = new SharedArrayBuffer(DIGEST_HEX);
   // No preloads (--import tsx, the orphan guard): the hash worker needs node:crypto only.
-  const worker = new Worker(WORKER, { eval: true, execArgv: [], workerData: { ctrl: ctrlBuf, slots: shared, digest: digestBuf } });
+  const worker = new (workerThreads().Worker)(WORKER, { eval: true, execArgv: [], workerData: { ctrl: ctrlBuf, slots: shared, digest: digestBuf } });
   worker.unref();
   let produced = 0;
   let closed = false;

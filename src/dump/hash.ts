@@ -3,11 +3,14 @@
 // worker thread hashes the chunk before it (shared-memory slots, no copies). SHA-256 is the
 // slowest stage, so the pass runs at about the hash rate. Small files are hashed inline.
 // Memory: SLOTS chunk buffers whatever the file size. The file is opened read-only.
-import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
-import { Worker } from 'node:worker_threads';
 import { BadInputError } from '../errors.ts';
+import { onFirstUse } from '../on-first-use.ts';
 import { DEFAULT_CHUNK_BYTES } from './physical.ts';
+
+// Loaded when a file is first hashed (a module that imports this one never pays for them).
+const crypto = onFirstUse<typeof import('node:crypto')>('node:crypto');
+const workerThreads = onFirstUse<typeof import('node:worker_threads')>('node:worker_threads');
 
 export interface HashOptions {
   /** Bytes per read (default 8 MiB). */
@@ -66,7 +69,7 @@ export async function hashEvidence(path: string, opts: HashOptions = {}): Promis
 }
 
 async function inline(fh: FileHandle, total: number, chunk: number, opts: HashOptions): Promise<{ sha256: string; bytes: number }> {
-  const hash = createHash('sha256');
+  const hash = crypto().createHash('sha256');
   const bufs = [Buffer.allocUnsafeSlow(chunk), Buffer.allocUnsafeSlow(chunk)];
   let pos = 0;
   let which = 0;
@@ -90,7 +93,7 @@ async function inline(fh: FileHandle, total: number, chunk: number, opts: HashOp
 async function withWorker(fh: FileHandle, total: number, chunk: number, opts: HashOptions): Promise<{ sha256: string; bytes: number }> {
   const shared = Array.from({ length: SLOTS }, () => new SharedArrayBuffer(chunk));
   const views = shared.map((s) => Buffer.from(s));
-  const worker = new Worker(WORKER, { eval: true });
+  const worker = new (workerThreads().Worker)(WORKER, { eval: true });
   const free: number[] = [...Array(SLOTS).keys()];
   let waiter: (() => void) | undefined;
   let failed: Error | undefined;

@@ -60,6 +60,12 @@ function linear(va: bigint): number | undefined {
   return va < CANONICAL_USER_END ? Number(va) : Number(va - KERNEL_SIGN);
 }
 
+/** Whether [lin, lin + length) lies within one canonical half of the address space. */
+function sameHalf(lin: number, length: number): boolean {
+  const last = lin + length - 1;
+  return last < VA_BITS_SPACE && (lin < HALF) === (last < HALF);
+}
+
 function canonical(lin: number): bigint {
   const v = BigInt(lin);
   return lin >= HALF ? v | KERNEL_SIGN : v;
@@ -106,11 +112,30 @@ export class X64VirtualMemory implements VirtualMemory {
     const hit = this.tlb.get(vpn);
     if (hit) return { ok: true, pa: hit.pagePa + inPage, pageSize: hit.pageSize, transition: hit.transition, pte: hit.pte };
     const t = this.walkTables(lin);
-    if (t.ok) {
-      if (this.tlb.size >= this.tlbLimit) this.tlb.clear();
-      this.tlb.set(vpn, { pagePa: t.pa - inPage, pageSize: t.pageSize, transition: t.transition, pte: t.pte });
-    }
+    if (t.ok) this.remember(vpn, t.pa - inPage, t);
     return t;
+  }
+
+  private remember(vpn: number, pagePa: number, t: { readonly pageSize: number; readonly transition: boolean; readonly pte: bigint }): TlbEntry {
+    if (this.tlb.size >= this.tlbLimit) this.tlb.clear();
+    const e: TlbEntry = { pagePa, pageSize: t.pageSize, transition: t.transition, pte: t.pte };
+    this.tlb.set(vpn, e);
+    return e;
+  }
+
+  /**
+   * The evidence page holding linear address `lin` (as translate() finds it, through the TLB), or
+   * undefined when it cannot be read: read()'s step, without building a Translation per page.
+   */
+  private pageAt(lin: number): Buffer | undefined {
+    const vpn = Math.floor(lin / PAGE_SIZE);
+    let e = this.tlb.get(vpn);
+    if (!e) {
+      const t = this.walkTables(vpn * PAGE_SIZE);
+      if (!t.ok) return undefined;
+      e = this.remember(vpn, t.pa, t);
+    }
+    return this.physical.readPage(e.pagePa / PAGE_SIZE);
   }
 
   /** translate() without the TLB: the 4-level walk for linear address `lin`. */
@@ -170,15 +195,16 @@ export class X64VirtualMemory implements VirtualMemory {
     if (!Number.isSafeInteger(length) || length < 0 || length > MAX_READ_BYTES) {
       throw new BadInputError(`virtual read of ${length} bytes is out of bounds`, 'dump.read-bounds');
     }
+    if (length === 0) return Buffer.allocUnsafe(0);
+    const lin = linear(va);
+    // A range that leaves its canonical half (or the address space) has a non-canonical page.
+    if (lin === undefined || !sameHalf(lin, length)) return undefined;
     const out = Buffer.allocUnsafe(length);
     let done = 0;
     while (done < length) {
-      const cur = va + BigInt(done);
-      const t = this.translate(cur);
-      if (!t.ok) return undefined;
-      const inPage = t.pa % PAGE_SIZE;
+      const inPage = (lin + done) % PAGE_SIZE;
       const n = Math.min(PAGE_SIZE - inPage, length - done);
-      const page = this.physical.readPage((t.pa - inPage) / PAGE_SIZE);
+      const page = this.pageAt(lin + done);
       if (!page) return undefined;
       page.copy(out, done, inPage, inPage + n);
       done += n;
@@ -186,12 +212,21 @@ export class X64VirtualMemory implements VirtualMemory {
     return out;
   }
 
+  // Scalars are read from their page in place (no copy), unless they span two pages.
   readU64(va: bigint): bigint | undefined {
-    return this.read(va, 8)?.readBigUInt64LE(0);
+    const lin = linear(va);
+    if (lin === undefined) return undefined;
+    const at = lin % PAGE_SIZE;
+    if (at > PAGE_SIZE - 8) return this.read(va, 8)?.readBigUInt64LE(0);
+    return this.pageAt(lin)?.readBigUInt64LE(at);
   }
 
   readU32(va: bigint): number | undefined {
-    return this.read(va, 4)?.readUInt32LE(0);
+    const lin = linear(va);
+    if (lin === undefined) return undefined;
+    const at = lin % PAGE_SIZE;
+    if (at > PAGE_SIZE - 4) return this.read(va, 4)?.readUInt32LE(0);
+    return this.pageAt(lin)?.readUInt32LE(at);
   }
 
   /**

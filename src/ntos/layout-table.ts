@@ -105,40 +105,63 @@ function isObj(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
 }
 
-/** Checks the shape so a damaged data file fails loudly at load, not as a wrong offset later. */
-export function checkTable(doc: unknown): TableFile {
+const nonNeg = (n: unknown) => typeof n === 'number' && Number.isInteger(n) && n >= 0;
+
+/** The top level: format and sections (the entries are checked where they are used). */
+function checkSections(doc: unknown): TableFile {
   if (!isObj(doc) || doc.format !== TABLE_FORMAT) throw new Error(`layout table: format is not ${TABLE_FORMAT}`);
   const t = doc as unknown as TableFile;
   if (!Array.isArray(t.layouts) || !isObj(t.kernels) || !isObj(t.builds)) throw new Error('layout table: missing sections');
-  const nonNeg = (n: unknown) => typeof n === 'number' && Number.isInteger(n) && n >= 0;
-  for (const l of t.layouts) {
-    if (!isObj(l) || !isObj(l.fields) || !isObj(l.sizes)) throw new Error('layout table: bad layout');
-    for (const [k, f] of Object.entries(l.fields)) {
-      if (!Array.isArray(f) || (f.length !== 2 && f.length !== 4) || !f.every(nonNeg)) throw new Error(`layout table: bad field ${k}`);
-    }
-    for (const [k, s] of Object.entries(l.sizes)) if (!nonNeg(s)) throw new Error(`layout table: bad size ${k}`);
+  return t;
+}
+
+function checkLayout(t: TableFile, i: unknown): PackedLayout {
+  const l: unknown = nonNeg(i) ? t.layouts[i as number] : undefined;
+  if (!isObj(l) || !isObj(l.fields) || !isObj(l.sizes)) throw new Error(`layout table: bad layout ${String(i)}`);
+  for (const [k, f] of Object.entries(l.fields)) {
+    if (!Array.isArray(f) || (f.length !== 2 && f.length !== 4) || !f.every(nonNeg)) throw new Error(`layout table: bad field ${k}`);
   }
-  for (const [k, e] of Object.entries(t.kernels)) {
-    if (!/^[0-9A-F]{32}-\d+$/.test(k) || !isObj(e) || !nonNeg(e.layout) || e.layout >= t.layouts.length || !isObj(e.symbols)) {
-      throw new Error(`layout table: bad kernel ${k}`);
-    }
+  for (const [k, sz] of Object.entries(l.sizes)) if (!nonNeg(sz)) throw new Error(`layout table: bad size ${k}`);
+  return l as unknown as PackedLayout;
+}
+
+function checkKernel(t: TableFile, key: string): TableKernel {
+  const e: unknown = t.kernels[key];
+  if (!/^[0-9A-F]{32}-\d+$/.test(key) || !isObj(e) || !nonNeg(e.layout) || (e.layout as number) >= t.layouts.length || !isObj(e.symbols)) {
+    throw new Error(`layout table: bad kernel ${key}`);
   }
-  for (const [k, b] of Object.entries(t.builds)) {
-    if (!/^\d+$/.test(k) || !isObj(b) || (b.layout !== undefined && (!nonNeg(b.layout) || b.layout >= t.layouts.length))) {
-      throw new Error(`layout table: bad build ${k}`);
-    }
+  return e as unknown as TableKernel;
+}
+
+function checkBuild(t: TableFile, key: string): TableBuild {
+  const b: unknown = t.builds[key];
+  if (!/^\d+$/.test(key) || !isObj(b) || (b.layout !== undefined && (!nonNeg(b.layout) || (b.layout as number) >= t.layouts.length))) {
+    throw new Error(`layout table: bad build ${key}`);
   }
+  return b as unknown as TableBuild;
+}
+
+/**
+ * Checks the whole table, so a damaged data file fails loudly, not as a wrong offset later. The
+ * analysis checks only the entries it uses (each at its first use: checking all 213 kernels costs
+ * more than the lookup); the tests check the committed file whole.
+ */
+export function checkTable(doc: unknown): TableFile {
+  const t = checkSections(doc);
+  t.layouts.forEach((_, i) => checkLayout(t, i));
+  for (const k of Object.keys(t.kernels)) checkKernel(t, k);
+  for (const k of Object.keys(t.builds)) checkBuild(t, k);
   return t;
 }
 
 let cached: TableFile | undefined;
 let loadMs = 0;
 
-/** The committed table, parsed once per process. */
+/** The committed table, parsed once per process (its entries are checked as they are used). */
 export function layoutTable(): TableFile {
   if (!cached) {
     const t0 = performance.now();
-    cached = checkTable(JSON.parse(readFileSync(new URL('./data/layouts.json', import.meta.url), 'utf8')));
+    cached = checkSections(JSON.parse(readFileSync(new URL('./data/layouts.json', import.meta.url), 'utf8')));
     loadMs = performance.now() - t0;
   }
   return cached;
@@ -168,8 +191,8 @@ export function pdbKey(guid: string, age: number): string {
 export function builtinByPdb(guid: string, age: number): KernelLayout | undefined {
   const t = layoutTable();
   const key = pdbKey(guid, age);
-  const k = t.kernels[key];
-  if (!k) return undefined;
+  if (!Object.hasOwn(t.kernels, key)) return undefined;
+  const k = checkKernel(t, key);
   const symbols: Partial<Record<LayoutSymbolKey, number>> = {};
   for (const [s, rva] of Object.entries(k.symbols)) if (SYMBOL_KEYS.has(s)) symbols[s as LayoutSymbolKey] = rva;
   return {
@@ -177,7 +200,7 @@ export function builtinByPdb(guid: string, age: number): KernelLayout | undefine
     build: k.build,
     version: k.version,
     source: { kind: 'builtin', key, exact: true },
-    ...unpack(t.layouts[k.layout]),
+    ...unpack(checkLayout(t, k.layout)),
     symbols,
   };
 }
@@ -185,13 +208,13 @@ export function builtinByPdb(guid: string, age: number): KernelLayout | undefine
 /** The build's offsets and sizes (no symbol RVAs), or undefined when the table has no kernel of that build. */
 export function builtinByBuild(build: number): KernelLayout | undefined {
   const t = layoutTable();
-  const base = t.builds[String(build)] ? build : BUILD_ALIASES[build];
-  const b = base === undefined ? undefined : t.builds[String(base)];
+  const base = Object.hasOwn(t.builds, String(build)) ? build : BUILD_ALIASES[build];
+  const b = base === undefined || !Object.hasOwn(t.builds, String(base)) ? undefined : checkBuild(t, String(base));
   if (!b || b.layout === undefined) return undefined;
   return {
     build,
     source: { kind: 'builtin', key: base === build ? `build:${build}` : `build:${base} (for ${build})`, exact: false },
-    ...unpack(t.layouts[b.layout]),
+    ...unpack(checkLayout(t, b.layout)),
     symbols: {},
   };
 }
@@ -205,7 +228,7 @@ export function builtinByRvas(rvas: Partial<Record<LayoutSymbolKey, number>>): s
   if (given.length < 2) return [];
   const t = layoutTable();
   return Object.keys(t.kernels)
-    .filter((k) => given.every(([name, rva]) => t.kernels[k].symbols[name] === rva))
+    .filter((k) => given.every(([name, rva]) => checkKernel(t, k).symbols[name] === rva))
     .sort();
 }
 

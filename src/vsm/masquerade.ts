@@ -41,21 +41,29 @@ const HOMOGLYPHS: Readonly<Record<string, string>> = { '0': 'o', '1': 'l', '3': 
 
 /** Edit distance with adjacent transpositions (optimal string alignment): "scvhost" is 1 from "svchost". */
 export function editDistance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  const w = b.length + 1;
+  const d = new Int32Array((a.length + 1) * w); // d[i * w + j]: distance between a[0, i) and b[0, j)
+  for (let i = 0; i <= a.length; i++) d[i * w] = i;
+  for (let j = 0; j <= b.length; j++) d[j] = j;
   for (let i = 1; i <= a.length; i++) {
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+      let v = Math.min(d[(i - 1) * w + j] + 1, d[i * w + j - 1] + 1, d[(i - 1) * w + j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[(i - 2) * w + j - 2] + 1);
+      d[i * w + j] = v;
     }
   }
-  return d[a.length][b.length];
+  return d[a.length * w + b.length];
 }
 
 function fold(s: string): string {
   return [...s.replace(/rn/g, 'm').replace(/vv/g, 'w')].map((c) => HOMOGLYPHS[c] ?? c).join('');
 }
+
+/** The system binaries an imitation is judged against: lower-case name and stem (4 characters or more). */
+const IMITATED: readonly { readonly target: string; readonly stem: string }[] = [...SYSTEM_BINARY_DIRS.keys()]
+  .map((target) => ({ target, stem: target.slice(0, -4) }))
+  .filter((t) => t.stem.length >= 4);
 
 /** The system binary `name` imitates (edit distance 1–2 on the name without ".exe", or equal after folding lookalikes), if any. */
 export function imitatedName(name: string): string | undefined {
@@ -63,12 +71,14 @@ export function imitatedName(name: string): string | undefined {
   if (!lower.endsWith('.exe') || GENUINE_NEAR_NAMES.includes(lower) || SYSTEM_BINARY_DIRS.has(lower)) return undefined;
   const stem = lower.slice(0, -4);
   if (stem.length < 4 || stem.length > 32) return undefined;
-  for (const target of SYSTEM_BINARY_DIRS.keys()) {
-    const t = target.slice(0, -4);
-    if (t.length < 4) continue;
-    if (fold(stem) === t) return target;
+  const folded = fold(stem);
+  for (const { target, stem: t } of IMITATED) {
+    if (folded === t) return target;
+    const most = t.length >= 6 ? 2 : 1;
+    // The distance is at least the difference in length: no need to compute it past `most`.
+    if (Math.abs(stem.length - t.length) > most) continue;
     const dist = editDistance(stem, t);
-    if (dist >= 1 && dist <= (t.length >= 6 ? 2 : 1)) return target;
+    if (dist >= 1 && dist <= most) return target;
   }
   return undefined;
 }
