@@ -170,9 +170,14 @@ const mainImports = {
   },
 };
 const common = { bundle: true, platform: 'node', target: 'node20', logLevel: 'warning', legalComments: 'none' };
+// The banner is text esbuild does not read: it cannot know that the bundle's own top-level names
+// must not be __dirname or __filename (yargs declares a `var __dirname` at top level, which is the
+// module function's parameter, reassigned when yargs loads). So the banner takes both values
+// first, under names of its own.
 const CJS_BANNER = [
+  'var __vsm_dirname = __dirname;',
   "var __vsm_bundle_url = require('node:url').pathToFileURL(__filename).href;",
-  "var __vsm_module_url = (rel) => require('node:url').pathToFileURL(require('node:path').join(__dirname, rel)).href;",
+  "var __vsm_module_url = (rel) => require('node:url').pathToFileURL(require('node:path').join(__vsm_dirname, rel)).href;",
   "var __vsm_import_meta_resolve = (spec) => require('node:url').pathToFileURL(require.resolve(spec)).href;",
 ].join('\n');
 try {

@@ -97,3 +97,25 @@ test('the page cache is bounded: memory does not grow with the pages read', (t) 
   t.deepEqual(d.physical!.readPage(7), patternPage(7));
   d.close();
 });
+
+test('readPageInto copies a page without caching it; an absent page is false, never zeros; a dropped page keeps its bytes', (t) => {
+  for (const [name, d] of forms().slice(0, 4)) {
+    const p = d.physical as FilePhysicalMemory;
+    const into = Buffer.alloc(PAGE_SIZE, 0xcc);
+    for (const pfn of [1, 0x9e, 0x100, 0x33f]) {
+      t.true(p.readPageInto(pfn, into), `${name} ${pfn}`);
+      t.deepEqual(into, PAGES.get(pfn)!, `${name} ${pfn}`);
+    }
+    t.is(p.cachedPages, 0, `${name}: nothing cached`);
+    const cached = p.readPage(0x101)!;
+    t.true(p.readPageInto(0x101, into), `${name}: from the cache`);
+    t.deepEqual(into, PAGES.get(0x101)!);
+    into.fill(0xcc);
+    for (const pfn of [0, 0x9f, 0x180, 2 ** 39]) {
+      t.false(p.readPageInto(pfn, into), `${name} ${pfn}`);
+      t.true(into.every((b) => b === 0xcc), `${name} ${pfn}: left as it was`);
+    }
+    d.close();
+    t.deepEqual(cached, PAGES.get(0x101)!, `${name}: a page the cache dropped still holds its bytes`);
+  }
+});

@@ -60,6 +60,7 @@ function runningAhead(dump: Dump, jobs: number): { dump: Dump; ran: () => number
     runs: () => inner.runs(),
     isPresent: (pfn) => inner.isPresent(pfn),
     readPage: (pfn) => inner.readPage(pfn),
+    readPageInto: (pfn, into) => inner.readPageInto(pfn, into),
     read: (pa, length) => inner.read(pa, length),
     forEachChunk(visit, chunkBytes, idle?: IdleWork) {
       while (ran < jobs && idle?.()) ran++;

@@ -305,6 +305,9 @@ class PassPhysicalMemory implements PhysicalMemory {
   readPage(pfn: number): Buffer | undefined {
     return this.inner.readPage(pfn);
   }
+  readPageInto(pfn: number, into: Buffer): boolean {
+    return this.inner.readPageInto(pfn, into);
+  }
   read(pa: number, length: number): PhysicalRead {
     return this.inner.read(pa, length);
   }

@@ -78,6 +78,13 @@ export abstract class FilePhysicalMemory implements PhysicalMemory {
     return page;
   }
 
+  readPageInto(pfn: number, into: Buffer): boolean {
+    const hit = this.cache.get(pfn);
+    if (hit) return hit.copy(into, 0, 0, PAGE_SIZE) === PAGE_SIZE;
+    const off = this.locate(pfn);
+    return off >= 0 && this.file.readInto(into, 0, PAGE_SIZE, off) === PAGE_SIZE;
+  }
+
   read(pa: number, length: number): PhysicalRead {
     if (!Number.isSafeInteger(pa) || pa < 0 || !Number.isSafeInteger(length) || length < 0 || length > MAX_READ_BYTES) {
       throw new BadInputError(`physical read of 0x${length.toString(16)} bytes at 0x${pa.toString(16)} is out of bounds`, 'dump.read-bounds');

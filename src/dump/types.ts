@@ -34,8 +34,16 @@ export interface PhysicalMemory {
   /** Ranges the format promised but the file lacks (e.g. a truncated dump); empty when whole. */
   readonly missing: readonly MissingRange[];
   isPresent(pfn: number): boolean;
-  /** The 4 KiB page, or undefined when it is absent. The buffer may be shared by a cache: do not modify it. */
+  /**
+   * The 4 KiB page, or undefined when it is absent. The buffer may be shared by a cache: do not
+   * modify it. It always holds this page (a cache drops a buffer, it never reuses it for another).
+   */
   readPage(pfn: number): Buffer | undefined;
+  /**
+   * Copies the 4 KiB page into `into` (at least PAGE_SIZE bytes) without keeping it in a cache:
+   * for passes that look at each page once. False when the page is absent.
+   */
+  readPageInto(pfn: number, into: Buffer): boolean;
   /**
    * Reads `length` bytes at `pa`. `data` holds the bytes of present pages; the bytes of absent
    * pages are zero in `data` but listed in `absentPages`, so a caller can never mistake them.

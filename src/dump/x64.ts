@@ -261,14 +261,13 @@ export class X64VirtualMemory implements VirtualMemory {
       }
       const page = this.physical.readPage(tablePa / PAGE_SIZE);
       if (!page) return emit(base, SPAN[level + 1] ?? VA_BITS_SPACE, { ok: false, reason: 'table-absent', pa: tablePa, level });
-      // Copy: the page cache may evict this buffer while we recurse.
-      const table = Buffer.from(page);
+      // Read in place: a page the cache drops while we recurse keeps its bytes (readPage's contract).
       const span = SPAN[level]!;
       const i0 = Math.max(0, Math.floor((lo - base) / span));
       const i1 = Math.min(511, Math.floor((hi - 1 - base) / span));
       for (let i = i0; i <= i1; i++) {
-        const elo = table.readUInt32LE(i * 8);
-        const ehi = table.readUInt32LE(i * 8 + 4);
+        const elo = page.readUInt32LE(i * 8);
+        const ehi = page.readUInt32LE(i * 8 + 4);
         if (elo === 0 && ehi === 0) continue;
         const va = base + i * span;
         const state = entryState(elo, ehi);

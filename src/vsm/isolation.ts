@@ -63,6 +63,7 @@ export function classifyUserPages(vm: VirtualMemory, pm: PhysicalMemory, opts: C
   };
   let capHit = walk.truncated;
   const sample: bigint[] = [];
+  const scratch = Buffer.allocUnsafe(PAGE_SIZE);
   // 4 KiB page ranges the page tables account for (including absent-table spans), to subtract from VADs.
   const covered: [bigint, bigint][] = [];
 
@@ -132,12 +133,12 @@ export function classifyUserPages(vm: VirtualMemory, pm: PhysicalMemory, opts: C
       return;
     }
     read++;
-    const page = pm.readPage(pfn);
-    if (!page) {
+    // Each frame is looked at once: read it into one scratch page, not into the page cache.
+    if (!pm.readPageInto(pfn, scratch)) {
       absent++;
       return;
     }
-    if (isFillPage(page)) unreadable++;
+    if (isFillPage(scratch)) unreadable++;
     else {
       readable++;
       if (sample.length < samples) sample.push(va);

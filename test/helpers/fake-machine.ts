@@ -30,6 +30,10 @@ export class FakePhysical implements PhysicalMemory {
   readPage(pfn: number): Buffer | undefined {
     return this.pages.get(pfn);
   }
+  readPageInto(pfn: number, into: Buffer): boolean {
+    const p = this.pages.get(pfn);
+    return p !== undefined && p.copy(into, 0, 0, PAGE) === PAGE;
+  }
   /** The page, created (zeroed) if needed. */
   page(pfn: number): Buffer {
     let p = this.pages.get(pfn);
