@@ -105,14 +105,19 @@ test('reads span pages, including a transition page; a missing page fails the re
   t.is(v.readU64(0x6000n), undefined);
 });
 
-test('scalar reads in place give what read() gives, at every offset of a page and across pages; reads leaving a canonical half fail', (t) => {
+test('scalar reads in place and readInto give what read() gives, at every offset of a page and across pages; reads leaving a canonical half fail', (t) => {
   const v = vm();
   const vas = [0x1000n, 0x1ff8n, 0x1ffcn, 0x1ffen, 0x1fffn, 0x2ff9n, 0x3000n, 0x200ff9n, 0x40005ffcn, 0x6000n, 0x0000800000000000n];
   for (let off = 0n; off < 4096n; off += 509n) vas.push(0x1000n + off, 0x200000n + off, 0x40000000n + off);
   for (const va of vas) {
     t.is(v.readU64(va), v.read(va, 8)?.readBigUInt64LE(0), `u64 at 0x${va.toString(16)}`);
     t.is(v.readU32(va), v.read(va, 4)?.readUInt32LE(0), `u32 at 0x${va.toString(16)}`);
+    const into = Buffer.alloc(4096 + 7);
+    const want = v.read(va, 4096);
+    t.is(v.readInto(va, 4096, into, 7), want !== undefined, `readInto at 0x${va.toString(16)}`);
+    if (want) t.deepEqual(into.subarray(7), want, `readInto bytes at 0x${va.toString(16)}`);
   }
+  t.throws(() => v.readInto(0x1000n, 8, Buffer.alloc(8), 1), { message: /out of bounds/ });
   t.is(v.readU32(0x1ffen), Buffer.concat([patternPage(0x20).subarray(4094), patternPage(0x21).subarray(0, 2)]).readUInt32LE(0));
   t.is(v.read(0x00007ffffffffff8n, 16), undefined); // runs past the user half
   t.is(v.read(0xfffffffffffffff8n, 16), undefined); // runs past the top of the address space

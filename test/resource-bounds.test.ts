@@ -94,6 +94,10 @@ class ProceduralKernel implements VirtualMemory {
     return this.page(va & ~0xfffn) ? { ok: true, pa: 0x1000, pageSize: PAGE, transition: false, pte: 0x1063n } : { ok: false, reason: 'not-mapped', level: 1 };
   }
 
+  readInto(va: bigint, length: number, into: Buffer, at: number): boolean {
+    const b = this.read(va, length);
+    return b !== undefined && b.copy(into, at) === length;
+  }
   read(va: bigint, length: number): Buffer | undefined {
     const out = Buffer.alloc(length);
     let done = 0;

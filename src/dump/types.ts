@@ -121,6 +121,11 @@ export interface VirtualMemory {
   translate(va: bigint): Translation;
   /** Bytes at `va`, or undefined if any page of the range cannot be read from the evidence. */
   read(va: bigint, length: number): Buffer | undefined;
+  /**
+   * Copies the bytes at `va` into `into` at `at`, with no buffer of its own: false if any page of
+   * the range cannot be read (then `into` may hold the pages before it).
+   */
+  readInto(va: bigint, length: number, into: Buffer, at: number): boolean;
   readU64(va: bigint): bigint | undefined;
   readU32(va: bigint): number | undefined;
   /**

@@ -195,21 +195,28 @@ export class X64VirtualMemory implements VirtualMemory {
     if (!Number.isSafeInteger(length) || length < 0 || length > MAX_READ_BYTES) {
       throw new BadInputError(`virtual read of ${length} bytes is out of bounds`, 'dump.read-bounds');
     }
-    if (length === 0) return Buffer.allocUnsafe(0);
+    const out = Buffer.allocUnsafe(length);
+    return this.readInto(va, length, out, 0) ? out : undefined;
+  }
+
+  readInto(va: bigint, length: number, into: Buffer, at: number): boolean {
+    if (!Number.isSafeInteger(length) || length < 0 || length > MAX_READ_BYTES || !Number.isSafeInteger(at) || at < 0 || at + length > into.length) {
+      throw new BadInputError(`virtual read of ${length} bytes is out of bounds`, 'dump.read-bounds');
+    }
+    if (length === 0) return true;
     const lin = linear(va);
     // A range that leaves its canonical half (or the address space) has a non-canonical page.
-    if (lin === undefined || !sameHalf(lin, length)) return undefined;
-    const out = Buffer.allocUnsafe(length);
+    if (lin === undefined || !sameHalf(lin, length)) return false;
     let done = 0;
     while (done < length) {
       const inPage = (lin + done) % PAGE_SIZE;
       const n = Math.min(PAGE_SIZE - inPage, length - done);
       const page = this.pageAt(lin + done);
-      if (!page) return undefined;
-      page.copy(out, done, inPage, inPage + n);
+      if (!page) return false;
+      page.copy(into, at + done, inPage, inPage + n);
       done += n;
     }
-    return out;
+    return true;
   }
 
   // Scalars are read from their page in place (no copy), unless they span two pages.

@@ -37,9 +37,8 @@ export class ObjectBytes {
     while (done < length) {
       const cur = va + BigInt(done);
       const n = Math.min(PAGE_SIZE - Number(cur & 0xfffn), length - done);
-      const b = vm.read(cur, n);
-      if (b) {
-        b.copy(data, done);
+      // One page at a time, straight into `data`: a page that cannot be read leaves its zeros.
+      if (vm.readInto(cur, n, data, done)) {
         const last = valid[valid.length - 1];
         if (last && last[1] === done) last[1] = done + n;
         else valid.push([done, done + n]);

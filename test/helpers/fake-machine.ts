@@ -134,6 +134,10 @@ export class FakeVirtual implements VirtualMemory {
     return { ok: true, pa, pageSize: size, transition, pte: e };
   }
 
+  readInto(va: bigint, length: number, into: Buffer, at: number): boolean {
+    const b = this.read(va, length);
+    return b !== undefined && b.copy(into, at) === length;
+  }
   read(va: bigint, length: number): Buffer | undefined {
     const out = Buffer.alloc(length);
     let done = 0;
