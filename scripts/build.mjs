@@ -2,7 +2,7 @@
 // `npm run build` (also run by `prepare` in a clone and by `prepack`). Start-up cost is mostly
 // loading code, so the CLI ships as few files as possible, compiled from a V8 code cache:
 //   1. type-check src/ and samples/ (tsc, tsconfig.build.json; nothing emitted);
-//   2. bundle with esbuild: dist/src/main.js (the entry: `--version` answered there, ESM) and
+//   2. bundle with esbuild: dist/src/main.js (the entry: `--version` answered there, CommonJS) and
 //      dist/src/cli.cjs (the CLI and every command, with the libraries they use, in one CommonJS
 //      file: each module runs only when its command needs it). Queue clients (bullmq, ioredis)
 //      and the native LZMA binding stay in node_modules. Each module's `import.meta.url` is the URL
@@ -181,21 +181,22 @@ const CJS_BANNER = [
   "var __vsm_import_meta_resolve = (spec) => require('node:url').pathToFileURL(require.resolve(spec)).href;",
 ].join('\n');
 try {
-  await esbuild.build({
-    ...common,
-    entryPoints: [join(ROOT, 'src/main.ts')],
-    outfile: join(DIST_SRC, 'main.js'),
-    format: 'esm',
-    plugins: [mainImports],
-    packages: 'external',
-  });
-  await esbuild.build({
-    ...common,
-    entryPoints: [join(ROOT, 'src/compiled-cli.ts')],
-    outfile: join(DIST_SRC, 'compiled-cli.js'),
-    format: 'esm',
-    packages: 'external',
-  });
+  // The entry and the loader are CommonJS: an ESM entry starts Node's ESM loader (~15 ms).
+  // dist/src/package.json (written below) says so for the .js files beside it.
+  for (const [entry, out, plugins] of [['src/main.ts', 'main.js', [mainImports]], ['src/compiled-cli.ts', 'compiled-cli.js', []]]) {
+    await esbuild.build({
+      ...common,
+      entryPoints: [join(ROOT, entry)],
+      outfile: join(DIST_SRC, out),
+      format: 'cjs',
+      plugins,
+      packages: 'external',
+      define: { 'import.meta.url': '__vsm_file_url' },
+      banner: { js: "var __vsm_file_url = require('node:url').pathToFileURL(__filename).href;" },
+      supported: { 'dynamic-import': false },
+    });
+  }
+  writeFileSync(join(DIST_SRC, 'package.json'), `${JSON.stringify({ type: 'commonjs' })}\n`);
   await esbuild.build({
     ...common,
     entryPoints: [join(ROOT, 'src/cli.ts')],

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { IsfTypes, loadIsfFile } from '../src/ntos/isf.ts';
 import { layoutFromIsf, LAYOUT_FIELDS, type LayoutFieldKey } from '../src/ntos/layout.ts';
-import { builtinByBuild, builtinByPdb, checkTable, layoutTable, layoutTableLoadMs, tableSummary } from '../src/ntos/layout-table.ts';
+import { builtinByBuild, builtinByPdb, checkTable, encodeTable, entriesOfLines, layoutTable, layoutTableLoadMs, tableSummary } from '../src/ntos/layout-table.ts';
 
 const ISF_DIR = new URL('../../shared/data/isf/windows/ntkrnlmp.pdb/', import.meta.url).pathname;
 const isfFiles = readdirSync(ISF_DIR).filter((f) => /\.json(\.xz|\.gz)?$/.test(f));
@@ -38,6 +38,23 @@ test('the committed table is whole (the analysis checks only the entries it uses
     damage(copy);
     t.throws(() => checkTable(copy), { message });
   }
+});
+
+test('read line by line, the committed table gives every entry the whole parse gives; another shape is not read so', (t) => {
+  const text = readFileSync(new URL('../src/ntos/data/layouts.json', import.meta.url), 'utf8');
+  const doc = checkTable(JSON.parse(text));
+  t.is(encodeTable(doc), text, 'the file is in encodeTable\'s shape');
+  const lines = entriesOfLines(text)!;
+  t.truthy(lines);
+  t.is(lines.layouts, doc.layouts.length);
+  doc.layouts.forEach((l, i) => t.deepEqual(lines.layout(i), l, `layout ${i}`));
+  for (const [k, e] of Object.entries(doc.kernels)) t.deepEqual(lines.kernel(k), e, k);
+  for (const [k, b] of Object.entries(doc.builds)) t.deepEqual(lines.build(k), b, k);
+  t.is(lines.kernel('00000000000000000000000000000000-1'), undefined);
+  t.is(lines.build('1'), undefined);
+  t.is(lines.layout(doc.layouts.length), undefined);
+  t.is(entriesOfLines(JSON.stringify(doc, null, 2)), undefined);
+  t.is(entriesOfLines(text.replace('vsm-forensics-layout-table/1', 'other/1')), undefined);
 });
 
 test('for every ISF in ../shared/data/isf the ISF reader and the exact table entry agree', (t) => {

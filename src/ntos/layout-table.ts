@@ -115,8 +115,7 @@ function checkSections(doc: unknown): TableFile {
   return t;
 }
 
-function checkLayout(t: TableFile, i: unknown): PackedLayout {
-  const l: unknown = nonNeg(i) ? t.layouts[i as number] : undefined;
+function checkLayout(i: unknown, l: unknown): PackedLayout {
   if (!isObj(l) || !isObj(l.fields) || !isObj(l.sizes)) throw new Error(`layout table: bad layout ${String(i)}`);
   for (const [k, f] of Object.entries(l.fields)) {
     if (!Array.isArray(f) || (f.length !== 2 && f.length !== 4) || !f.every(nonNeg)) throw new Error(`layout table: bad field ${k}`);
@@ -125,17 +124,15 @@ function checkLayout(t: TableFile, i: unknown): PackedLayout {
   return l as unknown as PackedLayout;
 }
 
-function checkKernel(t: TableFile, key: string): TableKernel {
-  const e: unknown = t.kernels[key];
-  if (!/^[0-9A-F]{32}-\d+$/.test(key) || !isObj(e) || !nonNeg(e.layout) || (e.layout as number) >= t.layouts.length || !isObj(e.symbols)) {
+function checkKernel(key: string, e: unknown, layouts: number): TableKernel {
+  if (!/^[0-9A-F]{32}-\d+$/.test(key) || !isObj(e) || !nonNeg(e.layout) || (e.layout as number) >= layouts || !isObj(e.symbols)) {
     throw new Error(`layout table: bad kernel ${key}`);
   }
   return e as unknown as TableKernel;
 }
 
-function checkBuild(t: TableFile, key: string): TableBuild {
-  const b: unknown = t.builds[key];
-  if (!/^\d+$/.test(key) || !isObj(b) || (b.layout !== undefined && (!nonNeg(b.layout) || (b.layout as number) >= t.layouts.length))) {
+function checkBuild(key: string, b: unknown, layouts: number): TableBuild {
+  if (!/^\d+$/.test(key) || !isObj(b) || (b.layout !== undefined && (!nonNeg(b.layout) || (b.layout as number) >= layouts))) {
     throw new Error(`layout table: bad build ${key}`);
   }
   return b as unknown as TableBuild;
@@ -148,26 +145,78 @@ function checkBuild(t: TableFile, key: string): TableBuild {
  */
 export function checkTable(doc: unknown): TableFile {
   const t = checkSections(doc);
-  t.layouts.forEach((_, i) => checkLayout(t, i));
-  for (const k of Object.keys(t.kernels)) checkKernel(t, k);
-  for (const k of Object.keys(t.builds)) checkBuild(t, k);
+  t.layouts.forEach((l, i) => checkLayout(i, l));
+  for (const [k, e] of Object.entries(t.kernels)) checkKernel(k, e, t.layouts.length);
+  for (const [k, b] of Object.entries(t.builds)) checkBuild(k, b, t.layouts.length);
   return t;
 }
 
+/** Entries of the table by key, each parsed (unchecked) when asked for; undefined when absent. */
+export interface TableEntries {
+  readonly layouts: number;
+  layout(i: number): unknown;
+  kernel(key: string): unknown;
+  build(key: string): unknown;
+}
+
+function entriesOf(t: TableFile): TableEntries {
+  const own = (o: Record<string, unknown>, k: string) => (Object.hasOwn(o, k) ? o[k] : undefined);
+  return { layouts: t.layouts.length, layout: (i) => t.layouts[i], kernel: (k) => own(t.kernels, k), build: (k) => own(t.builds, k) };
+}
+
+/**
+ * The table's text read line by line: encodeTable writes one entry per line, so a lookup parses
+ * its kernel's line and its layout's, not the 213 kernels (~5 ms and a megabyte of objects at
+ * every start). Undefined for a file not in that shape (it is then parsed whole).
+ */
+export function entriesOfLines(text: string): TableEntries | undefined {
+  const lines = text.split('\n');
+  const at = (line: string) => lines.indexOf(line);
+  const [l0, l1, k0, k1, b0] = [at('"layouts": ['), at('],'), at('"kernels": {'), at('},'), at('"builds": {')];
+  const b1 = lines.indexOf('}', b0);
+  if (lines[1] !== `"format": ${JSON.stringify(TABLE_FORMAT)},` || !(l0 > 0 && l1 > l0 && k0 === l1 + 1 && k1 > k0 && b0 === k1 + 1 && b1 > b0)) return undefined;
+  const entry = (line: string, skip: number) => JSON.parse(line.slice(skip, line.endsWith(',') ? -1 : undefined)) as unknown;
+  const keyed = (from: number, to: number, key: string) => {
+    const prefix = `${JSON.stringify(key)}: `;
+    for (let i = from + 1; i < to; i++) if (lines[i].startsWith(prefix)) return entry(lines[i], prefix.length);
+    return undefined;
+  };
+  return {
+    layouts: l1 - l0 - 1,
+    layout: (i) => (nonNeg(i) && i < l1 - l0 - 1 ? entry(lines[l0 + 1 + i], 0) : undefined),
+    kernel: (key) => keyed(k0, k1, key),
+    build: (key) => keyed(b0, b1, key),
+  };
+}
+
+const TABLE_URL = new URL('./data/layouts.json', import.meta.url);
 let cached: TableFile | undefined;
+let cachedEntries: TableEntries | undefined;
 let loadMs = 0;
 
-/** The committed table, parsed once per process (its entries are checked as they are used). */
+/** The committed table, parsed whole once per process (its entries are checked as they are used). */
 export function layoutTable(): TableFile {
   if (!cached) {
     const t0 = performance.now();
-    cached = checkSections(JSON.parse(readFileSync(new URL('./data/layouts.json', import.meta.url), 'utf8')));
+    cached = checkSections(JSON.parse(readFileSync(TABLE_URL, 'utf8')));
     loadMs = performance.now() - t0;
   }
   return cached;
 }
 
-/** Milliseconds the first layoutTable() call took (0 before it). */
+/** The committed table's entries for lookups: line by line when it has encodeTable's shape. */
+function tableEntries(): TableEntries {
+  if (!cachedEntries) {
+    if (cached) return (cachedEntries = entriesOf(cached));
+    const t0 = performance.now();
+    const text = readFileSync(TABLE_URL, 'utf8');
+    cachedEntries = entriesOfLines(text) ?? entriesOf((cached = checkSections(JSON.parse(text))));
+    loadMs = performance.now() - t0;
+  }
+  return cachedEntries;
+}
+
+/** Milliseconds the first load of the table took (0 before it). */
 export function layoutTableLoadMs(): number {
   return loadMs;
 }
@@ -189,10 +238,11 @@ export function pdbKey(guid: string, age: number): string {
 
 /** The exact kernel (fields, sizes and symbol RVAs), or undefined. */
 export function builtinByPdb(guid: string, age: number): KernelLayout | undefined {
-  const t = layoutTable();
+  const t = tableEntries();
   const key = pdbKey(guid, age);
-  if (!Object.hasOwn(t.kernels, key)) return undefined;
-  const k = checkKernel(t, key);
+  const entry = t.kernel(key);
+  if (entry === undefined) return undefined;
+  const k = checkKernel(key, entry, t.layouts);
   const symbols: Partial<Record<LayoutSymbolKey, number>> = {};
   for (const [s, rva] of Object.entries(k.symbols)) if (SYMBOL_KEYS.has(s)) symbols[s as LayoutSymbolKey] = rva;
   return {
@@ -200,21 +250,22 @@ export function builtinByPdb(guid: string, age: number): KernelLayout | undefine
     build: k.build,
     version: k.version,
     source: { kind: 'builtin', key, exact: true },
-    ...unpack(checkLayout(t, k.layout)),
+    ...unpack(checkLayout(k.layout, t.layout(k.layout))),
     symbols,
   };
 }
 
 /** The build's offsets and sizes (no symbol RVAs), or undefined when the table has no kernel of that build. */
 export function builtinByBuild(build: number): KernelLayout | undefined {
-  const t = layoutTable();
-  const base = Object.hasOwn(t.builds, String(build)) ? build : BUILD_ALIASES[build];
-  const b = base === undefined || !Object.hasOwn(t.builds, String(base)) ? undefined : checkBuild(t, String(base));
+  const t = tableEntries();
+  const base = t.build(String(build)) !== undefined ? build : BUILD_ALIASES[build];
+  const entry = base === undefined ? undefined : t.build(String(base));
+  const b = entry === undefined ? undefined : checkBuild(String(base), entry, t.layouts);
   if (!b || b.layout === undefined) return undefined;
   return {
     build,
     source: { kind: 'builtin', key: base === build ? `build:${build}` : `build:${base} (for ${build})`, exact: false },
-    ...unpack(checkLayout(t, b.layout)),
+    ...unpack(checkLayout(b.layout, t.layout(b.layout))),
     symbols: {},
   };
 }
@@ -228,7 +279,7 @@ export function builtinByRvas(rvas: Partial<Record<LayoutSymbolKey, number>>): s
   if (given.length < 2) return [];
   const t = layoutTable();
   return Object.keys(t.kernels)
-    .filter((k) => given.every(([name, rva]) => checkKernel(t, k).symbols[name] === rva))
+    .filter((k) => given.every(([name, rva]) => checkKernel(k, t.kernels[k], t.layouts.length).symbols[name] === rva))
     .sort();
 }
 
