@@ -78,21 +78,31 @@ export function readEnvironment(vm: VirtualMemory, va: bigint, size: number | nu
   return reason ? { vars, count, complete: false, reason } : { vars, count, complete: true };
 }
 
+const TWO_ZERO_BYTES = Buffer.alloc(2);
+const FOUR_ZERO_BYTES = Buffer.alloc(4);
+
 /** Offset of the first UTF-16 "\0\0" (two zero code units) at or after `from` (even), or -1. */
 function doubleNul(b: Buffer, from: number): number {
-  for (let i = from & ~1; i + 3 < b.length; i += 2) {
-    if (b[i] === 0 && b[i + 1] === 0 && b[i + 2] === 0 && b[i + 3] === 0) return i;
+  // Native search; a hit at an odd offset straddles two code units: search on from the next even one.
+  for (let i = from & ~1; ; ) {
+    const at = b.indexOf(FOUR_ZERO_BYTES, i);
+    if (at < 0 || (at & 1) === 0) return at;
+    i = at + 1;
   }
-  return -1;
 }
 
 function* splitNul(b: Buffer): Generator<Buffer> {
   let start = 0;
-  for (let i = 0; i + 1 < b.length; i += 2) {
-    if (b[i] === 0 && b[i + 1] === 0) {
-      yield b.subarray(start, i);
-      start = i + 2;
+  for (let i = 0; ; ) {
+    const at = b.indexOf(TWO_ZERO_BYTES, i);
+    if (at < 0) break;
+    if (at & 1) {
+      i = at + 1; // straddles two code units
+      continue;
     }
+    yield b.subarray(start, at);
+    start = at + 2;
+    i = at + 2;
   }
   if (start < b.length) yield b.subarray(start, b.length & ~1);
 }

@@ -29,6 +29,11 @@ function unsafeCodePoint(cp: number): boolean {
   return false;
 }
 
+/** A code unit unsafeCodePoint() rejects, or any surrogate (a pair is checked unit by unit). */
+const UNSAFE_OR_SURROGATE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c\ufeff\ufffe\uffff\ud800-\udfff]/;
+/** A byte that is not printable ASCII (0x20–0x7e). */
+const NOT_PRINTABLE_ASCII = /[^\x20-\x7e]/;
+
 const hex2 = (n: number) => n.toString(16).padStart(2, '0');
 const hex4 = (n: number) => n.toString(16).padStart(4, '0');
 
@@ -47,6 +52,9 @@ export function decodeBytes(bytes: Buffer, nulTerminated = true): DumpString {
     if (nul >= 0) end = nul;
   }
   const raw = bytes.subarray(0, end);
+  // Printable ASCII (nearly every name) is its own faithful text: decoded natively.
+  const ascii = raw.toString('latin1');
+  if (!NOT_PRINTABLE_ASCII.test(ascii)) return { text: ascii };
   let out = '';
   let faithful = true;
   let i = 0;
@@ -85,6 +93,11 @@ export function decodeBytes(bytes: Buffer, nulTerminated = true): DumpString {
 
 /** Decodes UTF-16LE (UNICODE_STRING buffers). Odd trailing bytes, lone surrogates and unsafe characters are escaped. */
 export function decodeUtf16(bytes: Buffer): DumpString {
+  // Whole code units none of which is unsafe or a surrogate: the native decoding is the text.
+  if ((bytes.length & 1) === 0) {
+    const text = bytes.toString('utf16le');
+    if (!UNSAFE_OR_SURROGATE.test(text)) return { text };
+  }
   // Parts joined once: appending per code unit builds a rope of one node per character, ~20x the
   // string's size on the heap until flattened, which 65536 long paths turn into an out-of-memory.
   const out: string[] = [];

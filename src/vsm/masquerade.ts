@@ -56,7 +56,11 @@ export function editDistance(a: string, b: string): number {
   return d[a.length * w + b.length];
 }
 
+/** Whatever fold() would change: "rn", "vv" or a lookalike character. */
+const FOLDABLE = new RegExp(`rn|vv|[${Object.keys(HOMOGLYPHS).join('')}]`, 'u');
+
 function fold(s: string): string {
+  if (!FOLDABLE.test(s)) return s;
   return [...s.replace(/rn/g, 'm').replace(/vv/g, 'w')].map((c) => HOMOGLYPHS[c] ?? c).join('');
 }
 
