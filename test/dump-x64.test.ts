@@ -3,7 +3,7 @@
 import test from 'ava';
 import { openDump } from '../src/dump/open.ts';
 import { X64VirtualMemory, entryState } from '../src/dump/x64.ts';
-import type { Translation } from '../src/dump/types.ts';
+import type { PhysicalMemory, Translation } from '../src/dump/types.ts';
 import { buildBitmap, buildFull, patternPage, writeTmp, type PageMap } from './helpers/dump-builders.ts';
 
 const DIR = 'dump-x64';
@@ -190,4 +190,35 @@ test('translations are remembered per 4 KiB page (a TLB): the same answers, with
   t.like(v.translate(0x40000000n + 0x5000n), { ok: true, pa: 0x40005000, pageSize: 2 ** 30 });
   t.deepEqual(v.read(0x1ffcn, 8), Buffer.concat([patternPage(0x20).subarray(4092), patternPage(0x21).subarray(0, 4)]));
   d.close();
+});
+
+test('walk reads table pages the same whether their buffers are 4-byte aligned or not', (t) => {
+  const aligned = vm();
+  const pm = aligned.physical;
+  const unalignedPages: PhysicalMemory = {
+    get pageLimit() {
+      return pm.pageLimit;
+    },
+    get presentPages() {
+      return pm.presentPages;
+    },
+    get missing() {
+      return pm.missing;
+    },
+    runs: () => pm.runs(),
+    isPresent: (pfn) => pm.isPresent(pfn),
+    readPage: (pfn) => {
+      const p = pm.readPage(pfn);
+      return p && Buffer.concat([Buffer.alloc(1), p]).subarray(1); // byteOffset 1
+    },
+    readPageInto: (pfn, into) => pm.readPageInto(pfn, into),
+    read: (pa, length) => pm.read(pa, length),
+    forEachChunk: (visit, chunkBytes) => pm.forEachChunk(visit, chunkBytes),
+    close: () => pm.close(),
+  };
+  t.is(unalignedPages.readPage(PML4)!.byteOffset % 4, 1);
+  const unaligned = new X64VirtualMemory(unalignedPages, aligned.dtb);
+  const all = (v: X64VirtualMemory) => v.walk(0n, 0xffffffffffffffffn);
+  t.true(all(aligned).pages.length > 5);
+  t.deepEqual(all(unaligned), all(aligned));
 });

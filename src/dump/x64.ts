@@ -60,6 +60,21 @@ function linear(va: bigint): number | undefined {
   return va < CANONICAL_USER_END ? Number(va) : Number(va - KERNEL_SIGN);
 }
 
+/** Whether this machine stores a Uint32Array's elements little-endian, as paging entries are. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/**
+ * A table page as 1024 32-bit words (entry i is words 2i, 2i + 1): walks test every entry of every
+ * table, and a typed-array read costs far less than Buffer.readUInt32LE's call. A view of the page
+ * when it is 4-byte aligned on a little-endian machine, else its words decoded one by one.
+ */
+function entryWords(page: Buffer): Uint32Array {
+  if (LITTLE_ENDIAN && page.byteOffset % 4 === 0) return new Uint32Array(page.buffer, page.byteOffset, PAGE_SIZE / 4);
+  const words = new Uint32Array(PAGE_SIZE / 4);
+  for (let i = 0; i < words.length; i++) words[i] = page.readUInt32LE(i * 4);
+  return words;
+}
+
 /** Whether [lin, lin + length) lies within one canonical half of the address space. */
 function sameHalf(lin: number, length: number): boolean {
   const last = lin + length - 1;
@@ -269,12 +284,13 @@ export class X64VirtualMemory implements VirtualMemory {
       const page = this.physical.readPage(tablePa / PAGE_SIZE);
       if (!page) return emit(base, SPAN[level + 1] ?? VA_BITS_SPACE, { ok: false, reason: 'table-absent', pa: tablePa, level });
       // Read in place: a page the cache drops while we recurse keeps its bytes (readPage's contract).
+      const words = entryWords(page);
       const span = SPAN[level]!;
       const i0 = Math.max(0, Math.floor((lo - base) / span));
       const i1 = Math.min(511, Math.floor((hi - 1 - base) / span));
       for (let i = i0; i <= i1; i++) {
-        const elo = page.readUInt32LE(i * 8);
-        const ehi = page.readUInt32LE(i * 8 + 4);
+        const elo = words[i * 2]!;
+        const ehi = words[i * 2 + 1]!;
         if (elo === 0 && ehi === 0) continue;
         const va = base + i * span;
         const state = entryState(elo, ehi);
