@@ -3,7 +3,8 @@
 import test from 'ava';
 import { openDump } from '../src/dump/open.ts';
 import { X64VirtualMemory, entryState } from '../src/dump/x64.ts';
-import type { PhysicalMemory, Translation } from '../src/dump/types.ts';
+import type { Translation } from '../src/dump/types.ts';
+import { physicalWith } from './helpers/fake-machine.ts';
 import { buildBitmap, buildFull, patternPage, writeTmp, type PageMap } from './helpers/dump-builders.ts';
 
 const DIR = 'dump-x64';
@@ -195,27 +196,12 @@ test('translations are remembered per 4 KiB page (a TLB): the same answers, with
 test('walk reads table pages the same whether their buffers are 4-byte aligned or not', (t) => {
   const aligned = vm();
   const pm = aligned.physical;
-  const unalignedPages: PhysicalMemory = {
-    get pageLimit() {
-      return pm.pageLimit;
-    },
-    get presentPages() {
-      return pm.presentPages;
-    },
-    get missing() {
-      return pm.missing;
-    },
-    runs: () => pm.runs(),
-    isPresent: (pfn) => pm.isPresent(pfn),
+  const unalignedPages = physicalWith(pm, {
     readPage: (pfn) => {
       const p = pm.readPage(pfn);
       return p && Buffer.concat([Buffer.alloc(1), p]).subarray(1); // byteOffset 1
     },
-    readPageInto: (pfn, into) => pm.readPageInto(pfn, into),
-    read: (pa, length) => pm.read(pa, length),
-    forEachChunk: (visit, chunkBytes) => pm.forEachChunk(visit, chunkBytes),
-    close: () => pm.close(),
-  };
+  });
   t.is(unalignedPages.readPage(PML4)!.byteOffset % 4, 1);
   const unaligned = new X64VirtualMemory(unalignedPages, aligned.dtb);
   const all = (v: X64VirtualMemory) => v.walk(0n, 0xffffffffffffffffn);

@@ -8,9 +8,10 @@ import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { generate } from '../samples/generate.ts';
 import { openEvidencePass } from '../src/dump/evidence-pass.ts';
 import { openDump } from '../src/dump/open.ts';
-import type { Dump, IdleWork, PhysicalMemory } from '../src/dump/types.ts';
+import type { Dump, IdleWork } from '../src/dump/types.ts';
 import { analyzeDump } from '../src/vsm/analyze.ts';
 import { WorkAhead } from '../src/vsm/work-ahead.ts';
+import { physicalWith } from './helpers/fake-machine.ts';
 
 const DIR = new URL('./.tmp/work-ahead/', import.meta.url).pathname;
 rmSync(DIR, { recursive: true, force: true });
@@ -47,27 +48,12 @@ test('a value computed ahead is taken once, for its owner only; a job taken befo
 function runningAhead(dump: Dump, jobs: number): { dump: Dump; ran: () => number } {
   const inner = dump.physical!;
   let ran = 0;
-  const physical: PhysicalMemory = {
-    get pageLimit() {
-      return inner.pageLimit;
-    },
-    get presentPages() {
-      return inner.presentPages;
-    },
-    get missing() {
-      return inner.missing;
-    },
-    runs: () => inner.runs(),
-    isPresent: (pfn) => inner.isPresent(pfn),
-    readPage: (pfn) => inner.readPage(pfn),
-    readPageInto: (pfn, into) => inner.readPageInto(pfn, into),
-    read: (pa, length) => inner.read(pa, length),
+  const physical = physicalWith(inner, {
     forEachChunk(visit, chunkBytes, idle?: IdleWork) {
       while (ran < jobs && idle?.()) ran++;
       inner.forEachChunk(visit, chunkBytes);
     },
-    close: () => inner.close(),
-  };
+  });
   return { dump: { ...dump, physical }, ran: () => ran };
 }
 

@@ -268,3 +268,26 @@ export class FakeMachine {
     }
   }
 }
+
+/** `inner` with some of its methods replaced (every other member answers as `inner` does). */
+export function physicalWith(inner: PhysicalMemory, replaced: Partial<Pick<PhysicalMemory, 'readPage' | 'forEachChunk'>>): PhysicalMemory {
+  return {
+    get pageLimit() {
+      return inner.pageLimit;
+    },
+    get presentPages() {
+      return inner.presentPages;
+    },
+    get missing() {
+      return inner.missing;
+    },
+    runs: () => inner.runs(),
+    isPresent: (pfn) => inner.isPresent(pfn),
+    readPage: (pfn) => inner.readPage(pfn),
+    readPageInto: (pfn, into) => inner.readPageInto(pfn, into),
+    read: (pa, length) => inner.read(pa, length),
+    forEachChunk: (visit, chunkBytes, idle) => inner.forEachChunk(visit, chunkBytes, idle),
+    close: () => inner.close(),
+    ...replaced,
+  };
+}
