@@ -129,18 +129,22 @@ function clean<T>(v: T): T {
     return (out ?? v) as T;
   }
   if (v && typeof v === 'object') {
-    const entries = Object.entries(v);
-    let changed = false;
-    const cleaned = entries.map(([k, x]) => {
+    const o = v as Record<string, unknown>;
+    const keys = Object.keys(o);
+    let out: Record<string, unknown> | undefined;
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i];
+      const x = o[k];
       const ck = wellFormed(k);
       const cx = x === undefined ? undefined : clean(x);
-      if (x === undefined || ck !== k || cx !== x) changed = true;
-      return [ck, cx] as const;
-    });
-    if (!changed) return v;
-    const out: Record<string, unknown> = {};
-    for (const [k, x] of cleaned) if (x !== undefined) out[k] = x;
-    return out as T;
+      if (!out && (x === undefined || ck !== k || cx !== x)) {
+        // The first change: a copy of the members before it (each unchanged), then the rest.
+        out = {};
+        for (let j = 0; j < i; j++) out[keys[j]] = o[keys[j]];
+      }
+      if (out && cx !== undefined) out[ck] = cx;
+    }
+    return (out ?? v) as T;
   }
   return v;
 }

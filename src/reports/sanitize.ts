@@ -7,7 +7,8 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 
 /** A string that encodes to valid UTF-8: lone surrogates become U+FFFD. */
 export function wellFormed(s: string): string {
-  return s.replace(LONE_SURROGATE, '\uFFFD');
+  // Nearly every string is already well-formed: one native check (String.prototype.isWellFormed) then.
+  return (s as { isWellFormed(): boolean } & string).isWellFormed() ? s : s.replace(LONE_SURROGATE, '\uFFFD');
 }
 
 /**
