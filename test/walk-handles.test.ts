@@ -1,6 +1,7 @@
 import test from 'ava';
 import { PROCESS_ALL_ACCESS, PROCESS_QUERY_LIMITED_INFORMATION, PROCESS_VM_READ, THREAD_SET_CONTEXT, THREAD_SUSPEND_RESUME } from '../src/ntos/access-rights.ts';
-import { walkHandles } from '../src/ntos/handles.ts';
+import { entryDecoder, walkHandles } from '../src/ntos/handles.ts';
+import type { KernelLayout } from '../src/ntos/layout.ts';
 import { builtinByPdb } from '../src/ntos/layout-table.ts';
 import { loadObjectTypes } from '../src/ntos/object-header.ts';
 import { KBASE, REFERENCE_PDBS, WalkFixture } from './helpers/walk-fixture.ts';
@@ -158,4 +159,23 @@ test('7601 entries (Object with attribute bits, plain GrantedAccess) are decoded
   const w = walkHandles(fx.vm, old, tool.va, loadObjectTypes(fx.vm, old, KBASE).types);
   t.false(w.partial, JSON.stringify(w.issues));
   t.deepEqual(w.items.map((h) => [h.handle, h.type, h.grantedAccess, h.object, h.target?.pid]), [[4, 'Process', PROCESS_VM_READ, hx(lsass.va), 700]]);
+});
+
+test('entry decoders read an entry in place at its byte in the page; free entries are null; fields outside the 16-byte entry give no decoder', (t) => {
+  const withBits = { fields: { 'HANDLE_TABLE_ENTRY.ObjectPointerBits': { offset: 0, size: 8, bitPosition: 20, bitLength: 44 }, 'HANDLE_TABLE_ENTRY.GrantedAccessBits': { offset: 8, size: 4, bitPosition: 0, bitLength: 25 } } } as unknown as KernelLayout;
+  const plain = { fields: { 'HANDLE_TABLE_ENTRY.Object': { offset: 0, size: 8 }, 'HANDLE_TABLE_ENTRY.GrantedAccess': { offset: 8, size: 4 } } } as unknown as KernelLayout;
+  const page = Buffer.alloc(4096);
+  page.writeBigUInt64LE(0xffffdc0f80035b50n, 16 * 3); // entry 3, plain form
+  page.writeUInt32LE(0x1f0fff, 16 * 3 + 8);
+  page.writeBigUInt64LE((0xdc0f80035b5n << 20n) | 1n, 16 * 255); // the last entry, bit-field form
+  page.writeUInt32LE(0x100020, 16 * 255 + 8);
+  const p = entryDecoder(plain);
+  const b = entryDecoder(withBits);
+  if (typeof p === 'string' || typeof b === 'string') return t.fail('decoders');
+  t.is(p(page, 0), null);
+  t.deepEqual(p(page, 16 * 3), { header: 0xffffdc0f80035b50n, access: 0x1f0fff });
+  t.is(b(page, 16 * 3 - 16), null);
+  t.deepEqual(b(page, 16 * 255), { header: 0xffffdc0f80035b50n, access: 0x100020 });
+  const outside = { fields: { 'HANDLE_TABLE_ENTRY.Object': { offset: 12, size: 8 }, 'HANDLE_TABLE_ENTRY.GrantedAccess': { offset: 8, size: 4 } } } as unknown as KernelLayout;
+  t.regex(entryDecoder(outside) as string, /outside the entry/);
 });

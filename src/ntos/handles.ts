@@ -69,11 +69,17 @@ export interface HandleWalkOptions {
   readonly maxPages?: number;
 }
 
-type EntryDecoder = (entry: Buffer) => { header: bigint; access: number } | null;
+/** Decodes the entry at byte `at` of a handle-table page (null for a free entry). */
+type EntryDecoder = (page: Buffer, at: number) => { header: bigint; access: number } | null;
 
 function bits(v: bigint, p: FieldPlace): bigint {
   if (p.bitPosition === undefined || p.bitLength === undefined) return v;
   return (v >> BigInt(p.bitPosition)) & ((1n << BigInt(p.bitLength)) - 1n);
+}
+
+/** Whether the 8 bytes at `at` are zero (tested before a BigInt is made: most entries of a page are free). */
+function zeroQword(b: Buffer, at: number): boolean {
+  return b.readUInt32LE(at) === 0 && b.readUInt32LE(at + 4) === 0;
 }
 
 /** The entry decoder of this build, or why there is none. */
@@ -81,21 +87,24 @@ export function entryDecoder(layout: KernelLayout): EntryDecoder | string {
   const f = layout.fields;
   const ptr = f['HANDLE_TABLE_ENTRY.ObjectPointerBits'];
   const access = f['HANDLE_TABLE_ENTRY.GrantedAccessBits'];
+  const inEntry = (p: FieldPlace, bytes: number) => p.offset + bytes <= HANDLE_TABLE_ENTRY_SIZE;
   if (ptr && access) {
-    return (e) => {
-      const low = e.readBigUInt64LE(ptr.offset);
-      if (low === 0n) return null;
+    if (!inEntry(ptr, 8) || !inEntry(access, 8)) return 'the layout places HANDLE_TABLE_ENTRY fields outside the entry';
+    return (page, at) => {
+      if (zeroQword(page, at + ptr.offset)) return null;
+      const low = page.readBigUInt64LE(at + ptr.offset);
       const header = (bits(low, ptr) << 4n) | KERNEL_HALF_SIGN_BITS;
-      return { header, access: Number(bits(e.readBigUInt64LE(access.offset), access)) & GRANTED_ACCESS_MASK };
+      return { header, access: Number(bits(page.readBigUInt64LE(at + access.offset), access)) & GRANTED_ACCESS_MASK };
     };
   }
   const obj = f['HANDLE_TABLE_ENTRY.Object'];
   const ga = f['HANDLE_TABLE_ENTRY.GrantedAccess'];
   if (obj && ga) {
-    return (e) => {
-      const raw = e.readBigUInt64LE(obj.offset);
-      if (raw === 0n) return null;
-      return { header: raw & ~7n, access: e.readUInt32LE(ga.offset) & GRANTED_ACCESS_MASK };
+    if (!inEntry(obj, 8) || !inEntry(ga, 4)) return 'the layout places HANDLE_TABLE_ENTRY fields outside the entry';
+    return (page, at) => {
+      if (zeroQword(page, at + obj.offset)) return null;
+      const raw = page.readBigUInt64LE(at + obj.offset);
+      return { header: raw & ~7n, access: page.readUInt32LE(at + ga.offset) & GRANTED_ACCESS_MASK };
     };
   }
   return 'the layout has neither HANDLE_TABLE_ENTRY.ObjectPointerBits/GrantedAccessBits nor Object/GrantedAccess';
@@ -268,7 +277,7 @@ export function walkHandles(vm: VirtualMemory, layout: KernelLayout, eprocessVa:
       continue;
     }
     for (let i = 0; i < LOWLEVEL_COUNT; i++) {
-      const d = decoder(bytes.subarray(i * HANDLE_TABLE_ENTRY_SIZE, (i + 1) * HANDLE_TABLE_ENTRY_SIZE));
+      const d = decoder(bytes, i * HANDLE_TABLE_ENTRY_SIZE);
       if (!d) continue;
       if (items.length >= cap) {
         handleCap = true;
