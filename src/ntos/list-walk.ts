@@ -35,6 +35,7 @@ export function walkListLinks(vm: VirtualMemory, head: bigint, cap: number, what
     return { links, complete: false, capHit: false };
   }
   const seen = new Set<bigint>();
+  const entry = Buffer.allocUnsafe(LIST_ENTRY_SIZE); // each LIST_ENTRY is read into this one buffer
   let prev = head;
   let cur = first;
   for (;;) {
@@ -52,8 +53,7 @@ export function walkListLinks(vm: VirtualMemory, head: bigint, cap: number, what
       log.add('cap', `the ${what} walk stopped at its cap of ${cap} entries`, cur);
       return { links, complete: false, capHit: true };
     }
-    const entry = vm.read(cur, LIST_ENTRY_SIZE);
-    if (!entry) {
+    if (!vm.readInto(cur, LIST_ENTRY_SIZE, entry, 0)) {
       log.add('unreadable', `the ${what} entry at ${hex(cur)} is not in the dump`, cur);
       return { links, complete: false, capHit: false };
     }

@@ -38,8 +38,10 @@ export const DEFAULT_MAX_PAGES_READ = 1 << 20;
 
 /** True when the page holds no content: every 8-byte word equal (all zero or one repeated fill). */
 export function isFillPage(page: Buffer): boolean {
+  // Every word equals the first exactly when the bytes repeat with period 8: one native compare of
+  // the page against itself shifted by a word (no allocation), for whole words.
+  if (page.length >= 8 && page.length % 8 === 0) return page.compare(page, 0, page.length - 8, 8, page.length) === 0;
   const first = page.readBigUInt64LE(0);
-  // Compare in 8-byte steps; a fast path for all-zero pages via Buffer.compare would cost an allocation.
   for (let o = 8; o + 8 <= page.length; o += 8) if (page.readBigUInt64LE(o) !== first) return false;
   return true;
 }
