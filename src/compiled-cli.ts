@@ -14,6 +14,7 @@ import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
+import { onFirstUse } from './on-first-use.ts';
 
 /** The bundle and its code cache, beside this module in dist/src/. */
 export const BUNDLE_NAME = 'cli.cjs';
@@ -27,17 +28,18 @@ export const CODE_CACHE_HEADER_BYTES = 40;
 const CRC_AT = 32;
 const HAS_CRC_AT = 36;
 
-const requireBuiltin = createRequire(import.meta.url);
 type Crc32 = (data: Buffer) => number;
+const zlib = onFirstUse<{ crc32?: Crc32 }>('node:zlib');
+const crypto = onFirstUse<typeof import('node:crypto')>('node:crypto');
 
 /** zlib.crc32 where this Node has it (20.15+). */
 function crc32(): Crc32 | undefined {
-  const f = (requireBuiltin('node:zlib') as { crc32?: Crc32 }).crc32;
+  const f = zlib().crc32;
   return typeof f === 'function' ? f : undefined;
 }
 
 function sha256(bytes: Buffer): Buffer {
-  return (requireBuiltin('node:crypto') as typeof import('node:crypto')).createHash('sha256').update(bytes).digest();
+  return crypto().createHash('sha256').update(bytes).digest();
 }
 
 /** The header a cache made from `bytes` carries. */

@@ -3,30 +3,21 @@
 // space (never for secure processes), then the host identity from the environments and KUSER_SHARED_DATA.
 // The reads (drive letters, KUSER_SHARED_DATA, each listed process's PEB side) may have been done
 // ahead, while the evidence pass waited for its hash (queueDetails); the loader budget is applied here.
-import type { VirtualMemory } from '../../dump/types.ts';
 import { readKuserFacts } from '../../ntos/kuser.ts';
-import type { KernelLayout } from '../../ntos/layout.ts';
 import { readDriveLetters } from '../../ntos/object-directory.ts';
 import { identifyHost } from '../host.ts';
 import { MAX_DLLS_PER_ANALYSIS, MAX_DLLS_PER_PROCESS, pebKey, pebReadable, readPeb, readProcessDetails } from '../process-details.ts';
 import type { HostIdentity, ProcessRecord } from '../types.ts';
 import { takeFrom, type WorkAhead } from '../work-ahead.ts';
 import { notes, type StepNotes } from './notes.ts';
-import type { ProcessDraft } from './records.ts';
+import type { ProcessDraft, ProcessStepInput } from './records.ts';
 
 export interface DetailsStep extends StepNotes {
   readonly host: HostIdentity;
 }
 
-export interface DetailsInput {
-  readonly drafts: readonly ProcessDraft[];
-  readonly vm: VirtualMemory;
-  readonly layout: KernelLayout;
-  readonly base: bigint | null;
+export interface DetailsInput extends ProcessStepInput {
   readonly build: number | null;
-  readonly vmForDtb: (dtb: number) => VirtualMemory;
-  /** Reads done ahead, taken where they fit. */
-  readonly ahead?: WorkAhead;
 }
 
 const DRIVES_KEY = 'details:drives';

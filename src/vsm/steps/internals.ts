@@ -11,7 +11,6 @@ import { walkApcs, type ApcInfo } from '../../ntos/apcs.ts';
 import { ModuleIndex, walkDrivers, type DriverInfo, type ModuleRange } from '../../ntos/drivers.ts';
 import { readBasePriority, readDebugPort, readExitStatus, readExtendedInfo } from '../../ntos/extended-info.ts';
 import { walkHandles, type HandleInfo } from '../../ntos/handles.ts';
-import type { KernelLayout } from '../../ntos/layout.ts';
 import { loadObjectTypes, type ObjectTypes } from '../../ntos/object-header.ts';
 import { walkThreads, type ThreadInfo } from '../../ntos/threads.ts';
 import { readProcessToken, type TokenInfo } from '../../ntos/token.ts';
@@ -20,7 +19,7 @@ import type { Walk, WalkIssue } from '../../ntos/walk-result.ts';
 import type { ApcRecord, HandleRecord, ModuleRecord, ThreadRecord, TokenRecord, VadRecord } from '../types.ts';
 import { takeFrom, type WorkAhead } from '../work-ahead.ts';
 import { notes, plural, type CapHit, type StepNotes } from './notes.ts';
-import type { Draft, ProcessDraft } from './records.ts';
+import type { Draft, ProcessDraft, ProcessStepInput } from './records.ts';
 
 /** "MZ": the first two bytes of a PE image (IMAGE_DOS_SIGNATURE). */
 const EXPECTED_DOS_SIGNATURE = 0x5a4d;
@@ -35,16 +34,9 @@ export interface InternalsCaps {
   readonly maxModules?: number;
 }
 
-export interface InternalsInput {
-  readonly drafts: readonly ProcessDraft[];
-  readonly vm: VirtualMemory;
-  readonly layout: KernelLayout;
-  readonly base: bigint | null;
+export interface InternalsInput extends ProcessStepInput {
   readonly psLoadedModuleList: bigint | null;
-  readonly vmForDtb: (dtb: number) => VirtualMemory;
   readonly caps?: InternalsCaps;
-  /** Reads done ahead (while the evidence pass waited for its hash), taken where they fit. */
-  readonly ahead?: WorkAhead;
 }
 
 export interface InternalsStep extends StepNotes {

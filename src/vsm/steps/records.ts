@@ -1,6 +1,9 @@
 // Step 5: one ProcessRecord per merged process object, and the findings about the process itself
 // (PROCESS_RULES): hidden from the list, trustlet names and secure markers that do not agree.
+import type { VirtualMemory } from '../../dump/types.ts';
+import type { KernelLayout } from '../../ntos/layout.ts';
 import type { ListWalk } from '../../ntos/process-list.ts';
+import type { WorkAhead } from '../work-ahead.ts';
 import { filetimeToIso, hex } from '../../dump/numbers.ts';
 import { hasExited } from '../../ntos/process.ts';
 import { MASQUERADE_NAME, ROOTKIT } from '../attack.ts';
@@ -17,6 +20,17 @@ export type Draft = { -readonly [K in keyof ProcessRecord]: ProcessRecord[K] };
 export interface ProcessDraft {
   readonly rec: Draft;
   readonly m: Merged;
+}
+
+/** What the steps that read below each process (details, internals) take: the drafts and the kernel they live in. */
+export interface ProcessStepInput {
+  readonly drafts: readonly ProcessDraft[];
+  readonly vm: VirtualMemory;
+  readonly layout: KernelLayout;
+  readonly base: bigint | null;
+  readonly vmForDtb: (dtb: number) => VirtualMemory;
+  /** Reads done ahead (while the evidence pass waited for its hash), taken where they fit. */
+  readonly ahead?: WorkAhead;
 }
 
 interface ProcessContext {
